@@ -1,0 +1,1 @@
+"""Workspace users, roles, API keys, source write keys and the audit of every write."""

@@ -1,0 +1,32 @@
+"""Create the first admin with a generated password, printed once; running it again is safe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from patron.accounts.services.users import admin_ensure
+from patron.core.actors import Actor
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--username", default="admin")
+        parser.add_argument("--email", default="admin@example.com")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        credentials = admin_ensure(
+            username=options["username"], email=options["email"], actor=Actor.system("createadmin")
+        )
+        if credentials.is_created:
+            self.stdout.write(f"Admin created. Username: {credentials.username}  Password: {credentials.password}")
+            self.stdout.write("The password is shown only now; change it after signing in.")
+        else:
+            self.stdout.write(
+                f"Admin {credentials.username!r} already exists; its password is unchanged "
+                "(reset it with: python manage.py changepassword "
+                f"{credentials.username})."
+            )

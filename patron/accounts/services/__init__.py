@@ -1,0 +1,1 @@
+"""Writes for accounts, split by sub-domain: keys, audit, users."""

@@ -1,0 +1,1 @@
+"""Django settings modules: base (complete), production (hardening), test (speed only)."""

@@ -1,0 +1,1 @@
+"""Mechanism shared by every app: base model, actors, clock, errors, pagination, hooks."""

@@ -1,0 +1,1 @@
+"""Customers, identities, companies, tags, notes, milestones and custom attributes."""

@@ -1,0 +1,1 @@
+"""Writes for customers, split by sub-domain: profile, identities, attributes, companies, merge."""

@@ -1,0 +1,1 @@
+"""The event store and its ingestion: Segment-compatible API, CSV import, identity resolution."""

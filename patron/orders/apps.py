@@ -1,0 +1,8 @@
+"""Django app config for orders."""
+
+from django.apps import AppConfig
+
+
+class OrdersConfig(AppConfig):
+    name = "patron.orders"
+    label = "orders"

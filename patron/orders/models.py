@@ -1,0 +1,152 @@
+"""Orders, their lines and refunds, and shopping carts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+
+from patron.accounts.models import Source
+from patron.catalog.models import Product
+from patron.core.models import TimestampedModel
+from patron.customers.models import Customer
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+ZERO = Decimal("0")
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    COMPLETED = "completed", "Completed"
+    FULFILLED = "fulfilled", "Fulfilled"
+    CANCELLED = "cancelled", "Cancelled"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    REFUNDED = "refunded", "Refunded"
+
+
+class Order(TimestampedModel):
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="orders")
+    external_id = models.CharField(max_length=255)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.COMPLETED)
+    currency = models.CharField(max_length=3)
+    subtotal = models.DecimalField(**MONEY, default=ZERO)
+    discount_total = models.DecimalField(**MONEY, default=ZERO)
+    shipping_total = models.DecimalField(**MONEY, default=ZERO)
+    tax_total = models.DecimalField(**MONEY, default=ZERO)
+    total = models.DecimalField(**MONEY)
+    refunded_total = models.DecimalField(**MONEY, default=ZERO)
+    coupon = models.CharField(max_length=200, blank=True, default="")
+    placed_at = models.DateTimeField()
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="orders_order_source_external_unique"),
+            models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="orders_order_status_valid"),
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0)
+                & Q(discount_total__gte=0)
+                & Q(shipping_total__gte=0)
+                & Q(tax_total__gte=0)
+                & Q(total__gte=0)
+                & Q(refunded_total__gte=0),
+                name="orders_order_amounts_nonnegative",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_total__lte=F("total")), name="orders_order_refund_within_total"
+            ),
+            models.CheckConstraint(condition=~Q(external_id=""), name="orders_order_external_id_not_empty"),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "placed_at"], name="orders_order_customer_time"),
+            models.Index(fields=["placed_at"], name="orders_order_placed_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.external_id}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="order_lines"
+    )
+    sku = models.CharField(max_length=128)
+    name = models.CharField(max_length=300, blank=True, default="")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(**MONEY)
+    discount = models.DecimalField(**MONEY, default=ZERO)
+    line_total = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "position"], name="orders_line_position_unique"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0) & Q(discount__gte=0) & Q(line_total__gte=0),
+                name="orders_line_amounts_nonnegative",
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "order"], name="orders_line_product")]
+
+
+class Refund(TimestampedModel):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    external_id = models.CharField(max_length=255)
+    amount = models.DecimalField(**MONEY)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    refunded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "external_id"], name="orders_refund_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="orders_refund_amount_positive"),
+        ]
+
+
+class CartStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CHECKOUT_STARTED = "checkout_started", "Checkout started"
+    CONVERTED = "converted", "Converted to an order"
+    ABANDONED = "abandoned", "Abandoned"
+
+
+class Cart(TimestampedModel):
+    """A shopping cart built from Product Added/Removed events; abandoned-cart flows read it."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="carts")
+    external_id = models.CharField(max_length=255)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="carts")
+    status = models.CharField(max_length=20, choices=CartStatus.choices, default=CartStatus.OPEN)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    last_activity_at = models.DateTimeField()
+    checkout_started_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="carts")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="orders_cart_source_external_unique"),
+            models.CheckConstraint(condition=Q(status__in=CartStatus.values), name="orders_cart_status_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "status"], name="orders_cart_customer_status"),
+            models.Index(fields=["status", "last_activity_at"], name="orders_cart_status_activity"),
+        ]
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL)
+    sku = models.CharField(max_length=128)
+    name = models.CharField(max_length=300, blank=True, default="")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(**MONEY, default=ZERO)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "sku"], name="orders_cartline_unique"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_cartline_quantity_positive"),
+        ]

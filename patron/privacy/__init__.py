@@ -1,0 +1,1 @@
+"""The consent ledger and data-subject rights."""

@@ -1,0 +1,1 @@
+"""The workspace shell: navigation, dashboard and shared UI components."""

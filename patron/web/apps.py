@@ -1,0 +1,8 @@
+"""Django app config for web."""
+
+from django.apps import AppConfig
+
+
+class WebConfig(AppConfig):
+    name = "patron.web"
+    label = "web"
