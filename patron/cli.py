@@ -70,10 +70,14 @@ def serve(
     arguments = [
         str(gunicorn),
         "patron.config.wsgi:application",
-        "--bind", f"{host}:{port}",
-        "--workers", str(workers),
-        "--access-logfile", "-",
-        "--forwarded-allow-ips", "127.0.0.1",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        "--forwarded-allow-ips",
+        "127.0.0.1",
     ]
     os.execv(arguments[0], arguments)  # noqa: S606 - replaces this process with gunicorn, no shell
 

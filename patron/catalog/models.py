@@ -55,14 +55,16 @@ class Product(TimestampedModel):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(price__isnull=True) | Q(price__gte=0), name="catalog_product_price_nonnegative"
+                condition=Q(price__isnull=True) | Q(price__gte=0),
+                name="catalog_product_price_nonnegative",
             ),
             models.CheckConstraint(
                 condition=Q(supply_days__isnull=True) | Q(supply_days__gte=1),
                 name="catalog_product_supply_days_positive",
             ),
             models.CheckConstraint(
-                condition=Q(stock_status__in=StockStatus.values), name="catalog_product_stock_status_valid"
+                condition=Q(stock_status__in=StockStatus.values),
+                name="catalog_product_stock_status_valid",
             ),
         ]
         indexes = [models.Index(fields=["brand"], name="catalog_product_brand")]

@@ -15,7 +15,8 @@ api = NinjaAPI(
     version=__version__,
     description=(
         "Read and write customers, identities, companies, products and orders; read events. "
-        "Authenticate with `Authorization: Bearer <API key>`; each endpoint names the scope it needs."
+        "Authenticate with `Authorization: Bearer <API key>`; "
+        "each endpoint names the scope it needs."
     ),
     urls_namespace="api",
 )
@@ -34,14 +35,20 @@ def _patron_error(request: HttpRequest, error: PatronError) -> HttpResponse:
 def _validation_error(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
     problems = []
     for item in error.errors:
-        location = ".".join(str(part) for part in item.get("loc", ()) if part not in {"body", "payload"})
-        problems.append(f"{location}: {item.get('msg', 'invalid')}" if location else item.get("msg", "invalid"))
+        location = ".".join(
+            str(part) for part in item.get("loc", ()) if part not in {"body", "payload"}
+        )
+        problems.append(
+            f"{location}: {item.get('msg', 'invalid')}" if location else item.get("msg", "invalid")
+        )
     return _error(request, 400, "invalid_request", "; ".join(problems) or "invalid request")
 
 
 @api.exception_handler(AuthenticationError)
 def _authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
-    return _error(request, 401, "unauthorized", "a valid API key is required: Authorization: Bearer <key>")
+    return _error(
+        request, 401, "unauthorized", "a valid API key is required: Authorization: Bearer <key>"
+    )
 
 
 @api.exception_handler(HttpError)

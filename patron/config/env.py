@@ -64,7 +64,11 @@ class Environment:
 
     @property
     def settings_module(self) -> str:
-        return "patron.config.settings.production" if self.is_production else "patron.config.settings.base"
+        return (
+            "patron.config.settings.production"
+            if self.is_production
+            else "patron.config.settings.base"
+        )
 
 
 def read() -> Environment:
@@ -76,7 +80,8 @@ def read() -> Environment:
     data_directory = Path(_text("PATRON_DATA_DIR") or BASE_DIRECTORY / "var")
     return Environment(
         environment=environment,
-        database_url=_text("PATRON_DATABASE_URL") or f"sqlite:///{data_directory / 'patron.sqlite3'}",
+        database_url=_text("PATRON_DATABASE_URL")
+        or f"sqlite:///{data_directory / 'patron.sqlite3'}",
         secret_key=_text("PATRON_SECRET_KEY"),
         allowed_hosts=_list("PATRON_ALLOWED_HOSTS"),
         csrf_trusted_origins=_list("PATRON_CSRF_TRUSTED_ORIGINS"),

@@ -8,7 +8,9 @@ import re
 _SECRET_PATTERNS = [
     re.compile(r"(?i)(authorization:\s*basic\s+)[A-Za-z0-9+/=]+"),
     re.compile(r"(?i)(authorization:\s*bearer\s+)\S+"),
-    re.compile(r"(?i)((?:write_?key|api_?key|password|secret|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"),
+    re.compile(
+        r"(?i)((?:write_?key|api_?key|password|secret|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
+    ),
     re.compile(r"(pk_[a-z]+_)[A-Za-z0-9_-]{8,}"),
 ]
 

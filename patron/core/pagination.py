@@ -12,7 +12,9 @@ from django.db.models import Model, Q, QuerySet
 
 from patron.core.errors import ValidationFailed
 
-MAXIMUM_PAGE_SIZE = 500  # large enough for syncing, small enough to keep one response under a few MB
+MAXIMUM_PAGE_SIZE = (
+    500  # large enough for syncing, small enough to keep one response under a few MB
+)
 DEFAULT_PAGE_SIZE = 50
 
 ModelT = TypeVar("ModelT", bound=Model)

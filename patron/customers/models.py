@@ -59,8 +59,12 @@ class Customer(TimestampedModel):
     first_seen_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
-    companies = models.ManyToManyField(Company, through="CompanyContact", related_name="contacts")
-    tags = models.ManyToManyField("Tag", through="CustomerTag", related_name="customers")
+    companies: models.ManyToManyField[Company, CompanyContact] = models.ManyToManyField(
+        Company, through="CompanyContact", related_name="contacts"
+    )
+    tags: models.ManyToManyField[Tag, CustomerTag] = models.ManyToManyField(
+        "Tag", through="CustomerTag", related_name="customers"
+    )
 
     class Meta:
         constraints = [
@@ -112,11 +116,15 @@ class Identity(TimestampedModel):
     class Meta:
         verbose_name_plural = "identities"
         constraints = [
-            models.UniqueConstraint(fields=["kind", "value"], name="customers_identity_kind_value_unique"),
+            models.UniqueConstraint(
+                fields=["kind", "value"], name="customers_identity_kind_value_unique"
+            ),
             models.CheckConstraint(
                 condition=Q(kind__in=IdentityKind.values), name="customers_identity_kind_valid"
             ),
-            models.CheckConstraint(condition=~Q(value=""), name="customers_identity_value_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(value=""), name="customers_identity_value_not_empty"
+            ),
         ]
         indexes = [models.Index(fields=["customer", "kind"], name="customers_identity_customer")]
 
@@ -175,6 +183,9 @@ class CustomerTag(models.Model):
             models.UniqueConstraint(fields=["customer", "tag"], name="customers_customertag_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.tag_id} on {self.customer_id}"
+
 
 class Note(TimestampedModel):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
@@ -184,7 +195,9 @@ class Note(TimestampedModel):
     author_label = models.CharField(max_length=255)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=~Q(body=""), name="customers_note_body_not_empty")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(body=""), name="customers_note_body_not_empty")
+        ]
         indexes = [models.Index(fields=["customer", "created_at"], name="customers_note_customer")]
 
 

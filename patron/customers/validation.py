@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zoneinfo
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -32,7 +32,9 @@ def clean_text(value: Any, *, field: str, maximum: int = MAXIMUM_NAME_LENGTH) ->
     if not isinstance(value, str):
         raise ValidationFailed(f"must be text, not {type(value).__name__}", field=field)
     text = unicodedata.normalize("NFC", value).strip()
-    if any(unicodedata.category(character) == "Cc" and character not in "\t\n" for character in text):
+    if any(
+        unicodedata.category(character) == "Cc" and character not in "\t\n" for character in text
+    ):
         raise ValidationFailed("must not contain control characters", field=field)
     if len(text) > maximum:
         raise ValidationFailed(f"must be at most {maximum} characters", field=field)
@@ -45,7 +47,9 @@ def normalise_email(value: Any, *, field: str = "email") -> str:
     try:
         result = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as error:
-        raise ValidationFailed(f"{value[:100]!r} is not a valid email address: {error}", field=field) from error
+        raise ValidationFailed(
+            f"{value[:100]!r} is not a valid email address: {error}", field=field
+        ) from error
     # Lower-cased whole: mailbox providers treat local parts case-insensitively in practice,
     # and identity matching must not split one person in two over capitalisation.
     return result.normalized.lower()
@@ -77,7 +81,9 @@ def clean_timezone(value: Any, *, field: str = "timezone") -> str:
     if value in (None, ""):
         return ""
     if not isinstance(value, str) or value not in _timezones():
-        raise ValidationFailed(f"{str(value)[:64]!r} is not an IANA time zone such as Europe/Paris", field=field)
+        raise ValidationFailed(
+            f"{str(value)[:64]!r} is not an IANA time zone such as Europe/Paris", field=field
+        )
     return value
 
 
@@ -85,7 +91,9 @@ def clean_country(value: Any, *, field: str = "country") -> str:
     if value in (None, ""):
         return ""
     if not isinstance(value, str) or value.strip().upper() not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValidationFailed(f"{str(value)[:40]!r} is not a two-letter ISO country code", field=field)
+        raise ValidationFailed(
+            f"{str(value)[:40]!r} is not a two-letter ISO country code", field=field
+        )
     return value.strip().upper()
 
 
@@ -134,7 +142,7 @@ def clean_datetime(value: Any, *, field: str) -> datetime:
     if parsed is None:
         raise ValidationFailed(f"{str(value)[:40]!r} is not an ISO 8601 date and time", field=field)
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.UTC)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
 

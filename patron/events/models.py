@@ -35,15 +35,21 @@ class Event(models.Model):
     original_timestamp = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField()
-    timestamp = models.DateTimeField(help_text="Corrected for client clock skew; what analysis uses.")
+    timestamp = models.DateTimeField(
+        help_text="Corrected for client clock skew; what analysis uses."
+    )
     is_timestamp_clamped = models.BooleanField(
         default=False, help_text="The client's time was more than a day in the future."
     )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "message_id"], name="events_event_source_message_unique"),
-            models.CheckConstraint(condition=Q(type__in=EventType.values), name="events_event_type_valid"),
+            models.UniqueConstraint(
+                fields=["source", "message_id"], name="events_event_source_message_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(type__in=EventType.values), name="events_event_type_valid"
+            ),
         ]
         indexes = [
             models.Index(fields=["customer", "timestamp"], name="events_event_customer_time"),
@@ -64,11 +70,15 @@ class IngestionWarning(models.Model):
     code = models.CharField(max_length=64)
     field = models.CharField(max_length=255, blank=True, default="")
     message = models.CharField(max_length=1000)
-    excerpt = models.TextField(blank=True, default="", help_text="The start of the offending payload.")
+    excerpt = models.TextField(
+        blank=True, default="", help_text="The start of the offending payload."
+    )
     received_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["source", "received_at"], name="events_warning_source_time")]
+        indexes = [
+            models.Index(fields=["source", "received_at"], name="events_warning_source_time")
+        ]
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

@@ -12,8 +12,12 @@ from patron.catalog.models import Product
 from patron.core.models import TimestampedModel
 from patron.customers.models import Customer
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0")
+
+
+def money(**options: object) -> models.DecimalField:
+    """Money in the order's currency: 12 digits before the point covers any shop's totals."""
+    return models.DecimalField(max_digits=14, decimal_places=2, **options)  # type: ignore[arg-type]
 
 
 class OrderStatus(models.TextChoices):
@@ -29,22 +33,28 @@ class Order(TimestampedModel):
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="orders")
     external_id = models.CharField(max_length=255)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
-    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.COMPLETED)
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.COMPLETED
+    )
     currency = models.CharField(max_length=3)
-    subtotal = models.DecimalField(**MONEY, default=ZERO)
-    discount_total = models.DecimalField(**MONEY, default=ZERO)
-    shipping_total = models.DecimalField(**MONEY, default=ZERO)
-    tax_total = models.DecimalField(**MONEY, default=ZERO)
-    total = models.DecimalField(**MONEY)
-    refunded_total = models.DecimalField(**MONEY, default=ZERO)
+    subtotal = money(default=ZERO)
+    discount_total = money(default=ZERO)
+    shipping_total = money(default=ZERO)
+    tax_total = money(default=ZERO)
+    total = money()
+    refunded_total = money(default=ZERO)
     coupon = models.CharField(max_length=200, blank=True, default="")
     placed_at = models.DateTimeField()
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "external_id"], name="orders_order_source_external_unique"),
-            models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="orders_order_status_valid"),
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="orders_order_source_external_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=OrderStatus.values), name="orders_order_status_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(subtotal__gte=0)
                 & Q(discount_total__gte=0)
@@ -57,7 +67,9 @@ class Order(TimestampedModel):
             models.CheckConstraint(
                 condition=Q(refunded_total__lte=F("total")), name="orders_order_refund_within_total"
             ),
-            models.CheckConstraint(condition=~Q(external_id=""), name="orders_order_external_id_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(external_id=""), name="orders_order_external_id_not_empty"
+            ),
         ]
         indexes = [
             models.Index(fields=["customer", "placed_at"], name="orders_order_customer_time"),
@@ -77,14 +89,18 @@ class OrderLine(models.Model):
     sku = models.CharField(max_length=128)
     name = models.CharField(max_length=300, blank=True, default="")
     quantity = models.PositiveIntegerField()
-    unit_price = models.DecimalField(**MONEY)
-    discount = models.DecimalField(**MONEY, default=ZERO)
-    line_total = models.DecimalField(**MONEY)
+    unit_price = money()
+    discount = money(default=ZERO)
+    line_total = money()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["order", "position"], name="orders_line_position_unique"),
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_line_quantity_positive"),
+            models.UniqueConstraint(
+                fields=["order", "position"], name="orders_line_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="orders_line_quantity_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(unit_price__gte=0) & Q(discount__gte=0) & Q(line_total__gte=0),
                 name="orders_line_amounts_nonnegative",
@@ -92,11 +108,14 @@ class OrderLine(models.Model):
         ]
         indexes = [models.Index(fields=["product", "order"], name="orders_line_product")]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
 
 class Refund(TimestampedModel):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
     external_id = models.CharField(max_length=255)
-    amount = models.DecimalField(**MONEY)
+    amount = money()
     reason = models.CharField(max_length=500, blank=True, default="")
     refunded_at = models.DateTimeField()
 
@@ -124,12 +143,18 @@ class Cart(TimestampedModel):
     currency = models.CharField(max_length=3, blank=True, default="")
     last_activity_at = models.DateTimeField()
     checkout_started_at = models.DateTimeField(null=True, blank=True)
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="carts")
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="carts"
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "external_id"], name="orders_cart_source_external_unique"),
-            models.CheckConstraint(condition=Q(status__in=CartStatus.values), name="orders_cart_status_valid"),
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="orders_cart_source_external_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=CartStatus.values), name="orders_cart_status_valid"
+            ),
         ]
         indexes = [
             models.Index(fields=["customer", "status"], name="orders_cart_customer_status"),
@@ -143,10 +168,15 @@ class CartLine(models.Model):
     sku = models.CharField(max_length=128)
     name = models.CharField(max_length=300, blank=True, default="")
     quantity = models.PositiveIntegerField()
-    unit_price = models.DecimalField(**MONEY, default=ZERO)
+    unit_price = money(default=ZERO)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["cart", "sku"], name="orders_cartline_unique"),
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_cartline_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="orders_cartline_quantity_positive"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"

@@ -42,10 +42,22 @@ class ConsentRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(purpose__in=Purpose.values), name="privacy_consent_purpose_valid"),
-            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="privacy_consent_channel_valid"),
-            models.CheckConstraint(condition=Q(status__in=ConsentStatus.values), name="privacy_consent_status_valid"),
+            models.CheckConstraint(
+                condition=Q(purpose__in=Purpose.values), name="privacy_consent_purpose_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="privacy_consent_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ConsentStatus.values), name="privacy_consent_status_valid"
+            ),
         ]
         indexes = [
-            models.Index(fields=["customer", "purpose", "channel", "recorded_at"], name="privacy_consent_lookup")
+            models.Index(
+                fields=["customer", "purpose", "channel", "recorded_at"],
+                name="privacy_consent_lookup",
+            )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose}/{self.channel}: {self.status}"

@@ -45,11 +45,18 @@ def source_create(*, name: str, actor: Actor) -> CreatedSecret:
                 write_key_prefix=write_key[:_PREFIX_LENGTH],
                 write_key_hash=secret_hash(write_key),
             )
-            audit_record(actor=actor, action="source.created", subject_type="source", subject_id=source.pk,
-                         changes={"name": name})
+            audit_record(
+                actor=actor,
+                action="source.created",
+                subject_type="source",
+                subject_id=source.pk,
+                changes={"name": name},
+            )
     except IntegrityError as error:
         raise Conflict(f"a source named {name!r} already exists", field="name") from error
-    return CreatedSecret(id=source.pk, name=source.name, secret=write_key, prefix=source.write_key_prefix)
+    return CreatedSecret(
+        id=source.pk, name=source.name, secret=write_key, prefix=source.write_key_prefix
+    )
 
 
 def source_get_or_create(*, name: str, actor: Actor) -> Source:
@@ -64,14 +71,18 @@ def source_get_or_create(*, name: str, actor: Actor) -> Source:
 def source_authenticate(write_key: str) -> Source | None:
     if not write_key:
         return None
-    return Source.objects.filter(write_key_hash=secret_hash(write_key), revoked_at__isnull=True).first()
+    return Source.objects.filter(
+        write_key_hash=secret_hash(write_key), revoked_at__isnull=True
+    ).first()
 
 
 def source_revoke(*, source: Source, actor: Actor) -> None:
     with transaction.atomic():
         source.revoked_at = clock.now()
         source.save(update_fields=["revoked_at", "updated_at"])
-        audit_record(actor=actor, action="source.revoked", subject_type="source", subject_id=source.pk)
+        audit_record(
+            actor=actor, action="source.revoked", subject_type="source", subject_id=source.pk
+        )
 
 
 def api_key_create(
@@ -83,7 +94,8 @@ def api_key_create(
     unknown = sorted(set(scopes) - set(Scope.values))
     if unknown:
         raise ValidationFailed(
-            f"unknown scope {', '.join(unknown)}; known scopes: {', '.join(Scope.values)}", field="scope"
+            f"unknown scope {', '.join(unknown)}; known scopes: {', '.join(Scope.values)}",
+            field="scope",
         )
     if not scopes:
         raise ValidationFailed("at least one scope is required", field="scope")
@@ -96,8 +108,13 @@ def api_key_create(
             scopes=sorted(set(scopes)),
             created_by=created_by,
         )
-        audit_record(actor=actor, action="api_key.created", subject_type="api_key", subject_id=key.pk,
-                     changes={"name": name, "scopes": key.scopes})
+        audit_record(
+            actor=actor,
+            action="api_key.created",
+            subject_type="api_key",
+            subject_id=key.pk,
+            changes={"name": name, "scopes": key.scopes},
+        )
     return CreatedSecret(id=key.pk, name=key.name, secret=secret, prefix=key.prefix)
 
 
@@ -118,7 +135,9 @@ def api_key_revoke(*, key: ApiKey, actor: Actor) -> None:
     with transaction.atomic():
         key.revoked_at = clock.now()
         key.save(update_fields=["revoked_at", "updated_at"])
-        audit_record(actor=actor, action="api_key.revoked", subject_type="api_key", subject_id=key.pk)
+        audit_record(
+            actor=actor, action="api_key.revoked", subject_type="api_key", subject_id=key.pk
+        )
 
 
 def actor_for_api_key(key: ApiKey) -> Actor:

@@ -20,7 +20,9 @@ class AdminCredentials:
     is_created: bool
 
 
-def admin_ensure(*, username: str, email: str, actor: Actor, password: str | None = None) -> AdminCredentials:
+def admin_ensure(
+    *, username: str, email: str, actor: Actor, password: str | None = None
+) -> AdminCredentials:
     """Create the admin once, with a generated password; running it again changes nothing."""
     if not username:
         raise ValidationFailed("username is required", field="username")
@@ -30,9 +32,18 @@ def admin_ensure(*, username: str, email: str, actor: Actor, password: str | Non
             return AdminCredentials(username=username, password=None, is_created=False)
         generated = password or secrets.token_urlsafe(12)
         user = User.objects.create_user(
-            username=username, email=email, password=generated, role=Role.ADMIN, is_staff=True,
+            username=username,
+            email=email,
+            password=generated,
+            role=Role.ADMIN,
+            is_staff=True,
             is_superuser=True,
         )
-        audit_record(actor=actor, action="user.created", subject_type="user", subject_id=user.pk,
-                     changes={"username": username, "role": Role.ADMIN})
+        audit_record(
+            actor=actor,
+            action="user.created",
+            subject_type="user",
+            subject_id=user.pk,
+            changes={"username": username, "role": Role.ADMIN},
+        )
     return AdminCredentials(username=username, password=generated, is_created=True)

@@ -77,7 +77,8 @@ def _clean_field(name: str, value: Any, *, country: Any) -> Any:
 def attributes_clean(values: Mapping[str, Any]) -> dict[str, Any]:
     """Validate custom attribute values against their definitions; undefined keys are errors."""
     definitions = {
-        definition.key: definition for definition in AttributeDefinition.objects.filter(key__in=list(values))
+        definition.key: definition
+        for definition in AttributeDefinition.objects.filter(key__in=list(values))
     }
     problems = ProblemList()
     cleaned: dict[str, Any] = {}
@@ -138,14 +139,18 @@ def customer_create(
         )
         _claim_contact_identities(customer, cleaned, at)
         if external_id:
-            identity_claim(customer=customer, kind=IdentityKind.EXTERNAL_ID, value=external_id, at=at)
+            identity_claim(
+                customer=customer, kind=IdentityKind.EXTERNAL_ID, value=external_id, at=at
+            )
         audit_record(
             actor=actor,
             action="customer.created",
             subject_type="customer",
             subject_id=customer.pk,
             customer_id=customer.pk,
-            changes={name: [None, value] for name, value in {**cleaned, **cleaned_attributes}.items()},
+            changes={
+                name: [None, value] for name, value in {**cleaned, **cleaned_attributes}.items()
+            },
             at=at,
         )
     return customer

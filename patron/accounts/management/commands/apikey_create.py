@@ -22,13 +22,23 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            created = api_key_create(name=options["name"], scopes=options["scope"], actor=Actor.system("cli"))
+            created = api_key_create(
+                name=options["name"], scopes=options["scope"], actor=Actor.system("cli")
+            )
         except PatronError as error:
             raise CommandError(error.message) from error
         if options["json"]:
             self.stdout.write(
-                json.dumps({"id": created.id, "name": created.name, "key": created.secret,
-                            "scopes": sorted(set(options["scope"]))})
+                json.dumps(
+                    {
+                        "id": created.id,
+                        "name": created.name,
+                        "key": created.secret,
+                        "scopes": sorted(set(options["scope"])),
+                    }
+                )
             )
         else:
-            self.stdout.write(f"API key {created.name!r} created. Secret (shown once): {created.secret}")
+            self.stdout.write(
+                f"API key {created.name!r} created. Secret (shown once): {created.secret}"
+            )

@@ -22,7 +22,9 @@ class Command(BaseCommand):
             username=options["username"], email=options["email"], actor=Actor.system("createadmin")
         )
         if credentials.is_created:
-            self.stdout.write(f"Admin created. Username: {credentials.username}  Password: {credentials.password}")
+            self.stdout.write(
+                f"Admin created. Username: {credentials.username}  Password: {credentials.password}"
+            )
             self.stdout.write("The password is shown only now; change it after signing in.")
         else:
             self.stdout.write(

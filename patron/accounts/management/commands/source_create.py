@@ -25,6 +25,10 @@ class Command(BaseCommand):
         except PatronError as error:
             raise CommandError(error.message) from error
         if options["json"]:
-            self.stdout.write(json.dumps({"id": created.id, "name": created.name, "write_key": created.secret}))
+            self.stdout.write(
+                json.dumps({"id": created.id, "name": created.name, "write_key": created.secret})
+            )
         else:
-            self.stdout.write(f"Source {created.name!r} created. Write key (shown once): {created.secret}")
+            self.stdout.write(
+                f"Source {created.name!r} created. Write key (shown once): {created.secret}"
+            )
