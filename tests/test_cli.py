@@ -1,0 +1,79 @@
+"""The `patron` console script, run for real in a subprocess against a fresh SQLite file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import PATRON, command_environment, run
+
+
+@pytest.fixture
+def migrated(tmp_path):
+    environment = command_environment(tmp_path)
+    result = run([PATRON, "migrate"], environment)
+    assert result.returncode == 0, result.stderr
+    return environment
+
+
+def test_source_create_prints_a_write_key_once_as_json(migrated):
+    result = run([PATRON, "source", "create", "Web shop", "--json"], migrated)
+
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert created["name"] == "Web shop"
+    assert len(created["write_key"]) >= 40
+
+    duplicate = run([PATRON, "source", "create", "Web shop", "--json"], migrated)
+    assert duplicate.returncode == 1
+    assert "already exists" in duplicate.stderr
+
+
+def test_apikey_create_checks_scopes(migrated):
+    good = run(
+        [
+            PATRON,
+            "apikey",
+            "create",
+            "--scope",
+            "customers:read",
+            "--scope",
+            "orders:read",
+            "--json",
+        ],
+        migrated,
+    )
+    bad = run([PATRON, "apikey", "create", "--scope", "everything", "--json"], migrated)
+
+    assert good.returncode == 0, good.stderr
+    assert json.loads(good.stdout)["scopes"] == ["customers:read", "orders:read"]
+    assert json.loads(good.stdout)["key"].startswith("ptk_")
+    assert bad.returncode == 1
+    assert "unknown scope everything" in bad.stderr
+
+
+def test_createadmin_is_safe_to_run_twice(migrated):
+    first = run([PATRON, "createadmin"], migrated)
+    second = run([PATRON, "createadmin"], migrated)
+
+    assert first.returncode == 0 and second.returncode == 0
+    assert "Password:" in first.stdout
+    assert "Password:" not in second.stdout
+    assert "already exists" in second.stdout
+
+
+def test_stats_counts_as_json(migrated):
+    result = run([PATRON, "stats", "--json"], migrated)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "customers": 0,
+        "identities": 0,
+        "companies": 0,
+        "events": 0,
+        "orders": 0,
+        "order_lines": 0,
+        "products": 0,
+        "ingestion_warnings": 0,
+    }
