@@ -11,7 +11,9 @@ _SECRET_PATTERNS = [
     re.compile(
         r"(?i)((?:write_?key|api_?key|password|secret|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
     ),
-    re.compile(r"(pk_[a-z]+_)[A-Za-z0-9_-]{8,}"),
+    re.compile(r"(ptk_)[A-Za-z0-9_-]{8,}"),
+    # Segment clients put the write key in the settings URL, which access logs would record.
+    re.compile(r"(/v1/projects/)[^/\s\"]+"),
 ]
 
 
