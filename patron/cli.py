@@ -50,9 +50,17 @@ def migrate() -> None:
 def createadmin(
     username: str = typer.Option("admin", help="Login name of the admin."),
     email: str = typer.Option("admin@example.com", help="The admin's email address."),
+    reset_password: bool = typer.Option(False, "--reset-password", help="Print a new password."),
 ) -> None:
     """Create the first admin with a generated password (printed once); safe to run again."""
-    _call("createadmin", "--username", username, "--email", email)
+    _call(
+        "createadmin",
+        "--username",
+        username,
+        "--email",
+        email,
+        *(["--reset-password"] if reset_password else []),
+    )
 
 
 @app.command()

@@ -62,6 +62,10 @@ def test_createadmin_is_safe_to_run_twice(migrated):
     assert "Password:" not in second.stdout
     assert "already exists" in second.stdout
 
+    reset = run([PATRON, "createadmin", "--reset-password"], migrated)
+    assert reset.returncode == 0
+    assert "New password for admin:" in reset.stdout
+
 
 def test_stats_counts_as_json(migrated):
     result = run([PATRON, "stats", "--json"], migrated)

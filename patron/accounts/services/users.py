@@ -21,15 +21,32 @@ class AdminCredentials:
 
 
 def admin_ensure(
-    *, username: str, email: str, actor: Actor, password: str | None = None
+    *,
+    username: str,
+    email: str,
+    actor: Actor,
+    password: str | None = None,
+    reset_password: bool = False,
 ) -> AdminCredentials:
-    """Create the admin once, with a generated password; running it again changes nothing."""
+    """Create the admin once with a generated password; running it again changes nothing
+    unless reset_password asks for a new generated password."""
     if not username:
         raise ValidationFailed("username is required", field="username")
     with transaction.atomic():
         existing = User.objects.filter(username=username).first()
         if existing is not None:
-            return AdminCredentials(username=username, password=None, is_created=False)
+            if not reset_password:
+                return AdminCredentials(username=username, password=None, is_created=False)
+            new_password = password or secrets.token_urlsafe(12)
+            existing.set_password(new_password)
+            existing.save(update_fields=["password"])
+            audit_record(
+                actor=actor,
+                action="user.password_reset",
+                subject_type="user",
+                subject_id=existing.pk,
+            )
+            return AdminCredentials(username=username, password=new_password, is_created=False)
         generated = password or secrets.token_urlsafe(12)
         user = User.objects.create_user(
             username=username,

@@ -16,12 +16,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", default="admin")
         parser.add_argument("--email", default="admin@example.com")
+        parser.add_argument(
+            "--reset-password", action="store_true", help="Generate a new password."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         credentials = admin_ensure(
-            username=options["username"], email=options["email"], actor=Actor.system("createadmin")
+            username=options["username"],
+            email=options["email"],
+            actor=Actor.system("createadmin"),
+            reset_password=options["reset_password"],
         )
-        if credentials.is_created:
+        if credentials.password and not credentials.is_created:
+            self.stdout.write(f"New password for {credentials.username}: {credentials.password}")
+        elif credentials.is_created:
             self.stdout.write(
                 f"Admin created. Username: {credentials.username}  Password: {credentials.password}"
             )
@@ -29,6 +37,5 @@ class Command(BaseCommand):
         else:
             self.stdout.write(
                 f"Admin {credentials.username!r} already exists; its password is unchanged "
-                "(reset it with: python manage.py changepassword "
-                f"{credentials.username})."
+                "(patron createadmin --reset-password prints a new one)."
             )
