@@ -183,5 +183,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": ENVIRONMENT.log_level},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Giving huey's logger our handler stops run_huey from adding a second one.
+        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
