@@ -14,6 +14,10 @@ from typing import Any
 Handler = Callable[..., None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 
+# Apps that may not import accounts (catalog sits beside it) audit their writes through this
+# hook; accounts registers its audit_record for it. The payload is audit_record's arguments.
+AUDIT_RECORD = "core.audit_record"
+
 
 def register(hook: str, handler: Handler) -> None:
     if handler not in _handlers[hook]:

@@ -12,6 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from patron.catalog.models import Category, Product, StockStatus
+from patron.core import hooks
+from patron.core.actors import Actor
 from patron.core.errors import ProblemList, ValidationFailed
 
 PRODUCT_FIELDS = (
@@ -174,11 +176,14 @@ def category_ensure(names: Sequence[str]) -> Category | None:
     return parent
 
 
-def product_upsert(*, sku: str, fields: Mapping[str, Any]) -> tuple[Product, bool]:
+def product_upsert(
+    *, sku: str, fields: Mapping[str, Any], actor: Actor | None = None
+) -> tuple[Product, bool]:
     """Create the product or change only the given fields; returns (product, created).
 
     Fields must come from product_clean. A product seen only on an order line gets the line's
-    name; later catalog data overwrites it.
+    name; later catalog data overwrites it. With an actor the write is audited (callers that
+    record products as part of a larger audited write, such as an order, pass none).
     """
     values = dict(fields)
     category_path = values.pop("category", None)
@@ -190,12 +195,37 @@ def product_upsert(*, sku: str, fields: Mapping[str, Any]) -> tuple[Product, boo
             values.setdefault("name", sku)
             try:
                 with transaction.atomic():
-                    return Product.objects.create(sku=sku, **values), True
+                    created = Product.objects.create(sku=sku, **values)
             except IntegrityError:
                 product = Product.objects.select_for_update().get(sku=sku)
-        changed = [name for name, value in values.items() if getattr(product, name) != value]
-        for name in changed:
-            setattr(product, name, values[name])
-        if changed:
-            product.save(update_fields=[*changed, "updated_at"])
+            else:
+                _audit(
+                    actor,
+                    "product.created",
+                    created,
+                    {name: [None, value] for name, value in values.items()},
+                )
+                return created, True
+        changes = {
+            name: [getattr(product, name), value]
+            for name, value in values.items()
+            if getattr(product, name) != value
+        }
+        for name, (_, value) in changes.items():
+            setattr(product, name, value)
+        if changes:
+            product.save(update_fields=[*changes, "updated_at"])
+            _audit(actor, "product.updated", product, changes)
         return product, False
+
+
+def _audit(actor: Actor | None, action: str, product: Product, changes: Mapping[str, Any]) -> None:
+    if actor is not None:
+        hooks.dispatch(
+            hooks.AUDIT_RECORD,
+            actor=actor,
+            action=action,
+            subject_type="product",
+            subject_id=product.pk,
+            changes={"sku": product.sku, **changes},
+        )

@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Listed for its templates and static files: /api/docs serves the bundled Swagger UI, no CDN.
+    "ninja",
     "django_htmx",
     "template_partials",
     "huey.contrib.djhuey",
@@ -169,6 +171,18 @@ globals().update(_email(ENVIRONMENT.email_url))
 DEFAULT_FROM_EMAIL = ENVIRONMENT.default_from_email
 
 PATRON_INGEST_RATE_LIMIT_PER_MINUTE = ENVIRONMENT.ingest_rate_limit_per_minute
+
+# The ingestion rate limit counts in this cache: per process in local memory by default,
+# shared by every web process through Redis when PATRON_REDIS_URL is set.
+if ENVIRONMENT.redis_url:
+    CACHES: dict[str, Any] = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": ENVIRONMENT.redis_url,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LOGGING = {
     "version": 1,

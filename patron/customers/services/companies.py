@@ -97,7 +97,11 @@ def company_upsert(
                 with transaction.atomic():
                     company = Company.objects.create(
                         external_id=external_id or None,
-                        attributes=dict(attributes or {}),
+                        attributes={
+                            key: value
+                            for key, value in (attributes or {}).items()
+                            if value is not None
+                        },
                         **cleaned,
                     )
             except IntegrityError as error:
@@ -112,35 +116,67 @@ def company_upsert(
                 changes=cleaned,
             )
             return company, True
-        changes = {
-            name: [getattr(company, name), value]
-            for name, value in cleaned.items()
-            if getattr(company, name) != value
-        }
-        if external_id and company.external_id != external_id:
-            changes["external_id"] = [company.external_id, external_id]
-        merged = {**company.attributes, **(attributes or {})}
-        if merged != company.attributes:
-            changes["attributes"] = [company.attributes, merged]
-        if not changes:
-            return company, False
-        for name, (_, value) in changes.items():
-            setattr(company, name, value)
-        try:
-            with transaction.atomic():
-                company.save()
-        except IntegrityError as error:
-            raise Conflict(
-                "another company already has this domain or external id", field="domain"
-            ) from error
-        audit_record(
-            actor=actor,
-            action="company.updated",
-            subject_type="company",
-            subject_id=company.pk,
-            changes=changes,
+        _company_change(
+            company, cleaned=cleaned, external_id=external_id, attributes=attributes, actor=actor
         )
         return company, False
+
+
+def company_update(
+    *,
+    company: Company,
+    actor: Actor,
+    fields: Mapping[str, Any],
+    attributes: Mapping[str, Any] | None = None,
+) -> Company:
+    """Change the given fields of this company; attributes are merged (None removes one)."""
+    cleaned = company_clean(fields)
+    with transaction.atomic():
+        locked = Company.objects.select_for_update().get(pk=company.pk)
+        _company_change(
+            locked, cleaned=cleaned, external_id=None, attributes=attributes, actor=actor
+        )
+    return locked
+
+
+def _company_change(
+    company: Company,
+    *,
+    cleaned: Mapping[str, Any],
+    external_id: str | None,
+    attributes: Mapping[str, Any] | None,
+    actor: Actor,
+) -> None:
+    """Save and audit what differs; the caller holds the row lock."""
+    changes = {
+        name: [getattr(company, name), value]
+        for name, value in cleaned.items()
+        if getattr(company, name) != value
+    }
+    if external_id and company.external_id != external_id:
+        changes["external_id"] = [company.external_id, external_id]
+    merged = {**company.attributes, **(attributes or {})}
+    merged = {key: value for key, value in merged.items() if value is not None}
+    if merged != company.attributes:
+        changes["attributes"] = [company.attributes, merged]
+    if not changes:
+        return
+    for name, (_, value) in changes.items():
+        setattr(company, name, value)
+    try:
+        with transaction.atomic():
+            company.save()
+    except IntegrityError as error:
+        raise Conflict(
+            "another company already has this domain or external id", field="domain"
+        ) from error
+    audit_record(
+        actor=actor,
+        action="company.updated",
+        subject_type="company",
+        subject_id=company.pk,
+        changes=changes,
+    )
 
 
 def company_contact_add(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from patron.accounts.services.audit import audit_record
 from patron.core import clock
 from patron.core.actors import Actor
-from patron.core.errors import Conflict, ProblemList, ValidationFailed
+from patron.core.errors import Conflict, NotFound, ProblemList, ValidationFailed
 from patron.customers import validation
 from patron.customers.models import (
     AttributeDefinition,
@@ -20,7 +20,11 @@ from patron.customers.models import (
     IdentityKind,
     LifecycleStage,
 )
+from patron.customers.selectors import customer_find_by_identity
+from patron.customers.services.tags import customer_tags_add, tag_names_clean
 
+# LifecycleStage.values builds a new list on every call; profile_clean runs once per row.
+_LIFECYCLE_STAGES = frozenset(LifecycleStage.values)
 PROFILE_FIELDS = (
     "first_name",
     "last_name",
@@ -68,18 +72,22 @@ def _clean_field(name: str, value: Any, *, country: Any) -> Any:
     if name == "country":
         return validation.clean_country(value)
     if name == "lifecycle_stage":
-        if value not in LifecycleStage.values:
+        if value not in _LIFECYCLE_STAGES:
             raise ValidationFailed(f"must be one of {', '.join(LifecycleStage.values)}", field=name)
         return value
     raise ValidationFailed("is not a profile field", field=name)
 
 
-def attributes_clean(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate custom attribute values against their definitions; undefined keys are errors."""
-    definitions = {
-        definition.key: definition
-        for definition in AttributeDefinition.objects.filter(key__in=list(values))
-    }
+def attributes_clean(
+    values: Mapping[str, Any], *, definitions: Mapping[str, AttributeDefinition] | None = None
+) -> dict[str, Any]:
+    """Validate custom attribute values against their definitions; undefined keys are errors.
+
+    Bulk callers pass the definitions they loaded once (attribute_definitions) so that a
+    million rows do not cost a million queries.
+    """
+    if definitions is None:
+        definitions = attribute_definitions(values)
     problems = ProblemList()
     cleaned: dict[str, Any] = {}
     for key, value in values.items():
@@ -96,6 +104,13 @@ def attributes_clean(values: Mapping[str, Any]) -> dict[str, Any]:
             problems.add(field, error.message)
     problems.raise_if_any()
     return cleaned
+
+
+def attribute_definitions(keys: Iterable[str]) -> dict[str, AttributeDefinition]:
+    return {
+        definition.key: definition
+        for definition in AttributeDefinition.objects.filter(key__in=list(keys))
+    }
 
 
 def identity_claim(*, customer: Customer, kind: str, value: str, at: datetime) -> None:
@@ -128,10 +143,12 @@ def customer_create(
     fields: Mapping[str, Any],
     attributes: Mapping[str, Any] | None = None,
     external_id: str | None = None,
+    tags: Sequence[str] = (),
     at: datetime | None = None,
 ) -> Customer:
     cleaned = profile_clean(fields)
     cleaned_attributes = attributes_clean(attributes or {})
+    tag_names = tag_names_clean(tags)
     at = at or clock.now()
     with transaction.atomic():
         customer = Customer.objects.create(
@@ -142,6 +159,8 @@ def customer_create(
             identity_claim(
                 customer=customer, kind=IdentityKind.EXTERNAL_ID, value=external_id, at=at
             )
+        if tag_names:
+            customer_tags_add(customer=customer, names=tag_names, actor=actor, at=at)
         audit_record(
             actor=actor,
             action="customer.created",
@@ -200,3 +219,104 @@ def customer_update(
             at=at,
         )
     return locked
+
+
+MAXIMUM_IDENTIFIER_LENGTH = 255  # user ids, anonymous ids and external ids, as events carry them
+
+
+def identity_value_clean(*, kind: str, value: Any, region: str | None = None) -> str:
+    """The stored form of an identity value: emails and phones normalised, ids trimmed."""
+    if kind not in IdentityKind.values:
+        raise ValidationFailed(f"must be one of {', '.join(IdentityKind.values)}", field="kind")
+    if kind == IdentityKind.EMAIL:
+        return validation.normalise_email(value, field="value")
+    if kind == IdentityKind.PHONE:
+        return validation.normalise_phone(value, region=region or None, field="value")
+    text = validation.clean_text(value, field="value", maximum=MAXIMUM_IDENTIFIER_LENGTH)
+    if not text:
+        raise ValidationFailed("must not be empty", field="value")
+    return text
+
+
+def identity_add(
+    *, customer: Customer, kind: str, value: Any, actor: Actor, at: datetime | None = None
+) -> tuple[Identity, bool]:
+    """Point (kind, value) at the customer; returns (identity, created).
+
+    Adding an identity the customer already has changes nothing; one that belongs to someone
+    else is a Conflict (merging two people is a deliberate act, never a side effect).
+    """
+    clean_value = identity_value_clean(kind=kind, value=value, region=customer.country)
+    at = at or clock.now()
+    with transaction.atomic():
+        existing = Identity.objects.filter(kind=kind, value=clean_value).first()
+        if existing is not None and existing.customer_id == customer.pk:
+            return existing, False
+        identity_claim(customer=customer, kind=kind, value=clean_value, at=at)
+        identity = Identity.objects.get(kind=kind, value=clean_value)
+        audit_record(
+            actor=actor,
+            action="customer.identity_added",
+            subject_type="customer",
+            subject_id=customer.pk,
+            customer_id=customer.pk,
+            changes={kind: [None, clean_value]},
+            at=at,
+        )
+    return identity, True
+
+
+def identity_remove(*, customer: Customer, identity_id: int, actor: Actor) -> None:
+    """Detach one identity from the customer.
+
+    Refused (Conflict) for the customer's last identity, which events and imports need to
+    find them, and for the email or phone the profile still shows, which would otherwise be
+    claimed again by the next profile update.
+    """
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        identity = Identity.objects.filter(pk=identity_id, customer=locked).first()
+        if identity is None:
+            raise NotFound(
+                f"customer {customer.pk} has no identity with id {identity_id}", field="identity_id"
+            )
+        profile_value = {IdentityKind.EMAIL: locked.email, IdentityKind.PHONE: locked.phone}.get(
+            IdentityKind(identity.kind)
+        )
+        if profile_value is not None and profile_value == identity.value:
+            raise Conflict(
+                f"{identity.value!r} is the profile's {identity.kind}; "
+                f"change or clear the profile's {identity.kind} first",
+                field="identity_id",
+            )
+        if not Identity.objects.filter(customer=locked).exclude(pk=identity.pk).exists():
+            raise Conflict(
+                "a customer keeps at least one identity so events and imports can find them",
+                field="identity_id",
+            )
+        identity.delete()
+        audit_record(
+            actor=actor,
+            action="customer.identity_removed",
+            subject_type="customer",
+            subject_id=locked.pk,
+            customer_id=locked.pk,
+            changes={identity.kind: [identity.value, None]},
+        )
+
+
+def customer_for_email(*, email: Any, actor: Actor) -> tuple[Customer, bool]:
+    """The customer this email identifies, created if nobody has it; returns (customer, created)."""
+    clean_email = validation.normalise_email(email)
+    existing = customer_find_by_identity(kind=IdentityKind.EMAIL, value=clean_email)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return customer_create(actor=actor, fields={"email": clean_email}), True
+    except Conflict:
+        # Another request created this person between the lookup and the insert.
+        found = customer_find_by_identity(kind=IdentityKind.EMAIL, value=clean_email)
+        if found is None:
+            raise
+        return found, False

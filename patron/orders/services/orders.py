@@ -134,9 +134,8 @@ def order_clean(raw: Mapping[str, Any]) -> OrderInput:
             try:
                 line = line_clean(raw_line, position=position)
             except ValidationFailed as error:
-                for part in error.message.split("; "):
-                    field, _, message = part.partition(": ")
-                    problems.add(field, message)
+                for problem in error.problems:
+                    problems.add(problem.field, problem.message)
                 continue
             lines.append(line)
     amounts: dict[str, Decimal | None] = {}
@@ -176,7 +175,8 @@ def order_clean(raw: Mapping[str, Any]) -> OrderInput:
     )
 
 
-def _order_values(order: OrderInput) -> dict[str, Any]:
+def order_values(order: OrderInput) -> dict[str, Any]:
+    """An order's own columns, for creating the row or comparing it with a stored one."""
     return {
         "status": order.status,
         "currency": order.currency,
@@ -210,7 +210,9 @@ def _line_rows(order: Order, lines: Sequence[LineInput]) -> list[OrderLine]:
     return rows
 
 
-def _same_lines(existing: Sequence[OrderLine], new: Sequence[OrderLine]) -> bool:
+def lines_same(existing: Sequence[OrderLine], new: Sequence[OrderLine]) -> bool:
+    """Whether a resend's lines equal the stored ones, position by position."""
+
     def key(line: OrderLine) -> tuple[Any, ...]:
         return (
             line.position,
@@ -239,7 +241,7 @@ def order_record(
             .filter(source=source, external_id=order.external_id)
             .first()
         )
-        values = _order_values(order)
+        values = order_values(order)
         if existing is None:
             try:
                 with transaction.atomic():
@@ -276,7 +278,7 @@ def order_record(
         if existing.customer_id != customer.pk:
             changes["customer_id"] = [existing.customer_id, customer.pk]
         new_lines = _line_rows(existing, order.lines)
-        lines_changed = not _same_lines(list(existing.lines.order_by("position")), new_lines)
+        lines_changed = not lines_same(list(existing.lines.order_by("position")), new_lines)
         if not changes and not lines_changed:
             return existing, False
         for name, (_, value) in changes.items():

@@ -1,0 +1,317 @@
+"""Storing a batch of Segment messages: set-based, deduplicated, attached to customers, atomic.
+
+One batch costs a fixed handful of queries whatever its size: which customers the identities
+belong to, one bulk insert of the customers and identities it introduces, one UPDATE of
+first/last seen, one INSERT of the events that skips message ids already stored. Only
+identify, group, alias and e-commerce messages do more, one by one, and only in the request
+that stored their message id.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import OperationalError, connection, transaction
+
+from patron.accounts.models import Source
+from patron.accounts.services.keys import actor_for_source
+from patron.core.actors import Actor
+from patron.core.errors import FieldProblem, PatronError, ValidationFailed
+from patron.customers.services.identities import IdentityClaim, identities_resolve
+from patron.events.models import Event, EventType, IngestionWarning
+from patron.events.services import commerce, traits
+from patron.events.services.messages import (
+    Message,
+    ParsedBatch,
+    Problem,
+    WarningCode,
+    excerpt_of,
+    messages_parse,
+)
+
+# SQLSTATEs with which PostgreSQL asks for a transaction to be run again (serialization
+# failure, deadlock); three attempts make a repeat of the same collision very unlikely.
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}
+_ATTEMPTS = 3
+
+# The longest an ingestion warning's message and field may be (the columns' sizes).
+_WARNING_MESSAGE_LENGTH = 1000
+_WARNING_FIELD_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    received: int
+    stored: int
+    duplicates: int
+    dropped: int
+    warnings: int
+
+
+def _has_side_effects(message: Message) -> bool:
+    if message.type in (EventType.IDENTIFY, EventType.GROUP):
+        return True
+    return message.type == EventType.TRACK and commerce.is_commerce_event(message.name)
+
+
+def _claim(message: Message) -> IdentityClaim:
+    return IdentityClaim(
+        key=message.message_id,
+        at=message.timestamp,
+        user_id=message.user_id,
+        anonymous_id=message.anonymous_id,
+        email=traits.identify_email(message.properties)
+        if message.type == EventType.IDENTIFY
+        else "",
+        previous_id=message.previous_id,
+    )
+
+
+_EVENT_COLUMNS = (
+    "source_id",
+    "message_id",
+    "type",
+    "name",
+    "customer_id",
+    "user_id",
+    "anonymous_id",
+    "properties",
+    "context",
+    "original_timestamp",
+    "sent_at",
+    "received_at",
+    "timestamp",
+    "is_timestamp_clamped",
+)
+# Rows per INSERT when the database sets no lower limit on bound parameters: a whole batch.
+_ROWS_PER_INSERT_UNCAPPED = 2500
+
+
+def _rows_per_insert(columns: int) -> int:
+    maximum_parameters = connection.features.max_query_params
+    if connection.vendor == "sqlite":
+        # Django assumes SQLite's old default of 999 bound parameters; the library in use
+        # says its own limit (32,766 since SQLite 3.32), which fits a whole batch.
+        connection.ensure_connection()
+        maximum_parameters = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    if not maximum_parameters:
+        return _ROWS_PER_INSERT_UNCAPPED
+    return max(1, min(maximum_parameters // columns, _ROWS_PER_INSERT_UNCAPPED))
+
+
+def _events_insert(
+    source: Source,
+    messages: Sequence[Message],
+    customer_ids: Mapping[str, int],
+    received_at: datetime,
+) -> set[str]:
+    """Insert the events, skipping message ids already stored; returns the ids inserted.
+
+    One INSERT … ON CONFLICT DO NOTHING RETURNING per chunk, written out because the ORM's
+    bulk_create neither reports which rows it skipped nor builds the statement quickly.
+    """
+    if not messages:
+        return set()
+    operations = connection.ops
+    table = operations.quote_name(Event._meta.db_table)
+    columns = ", ".join(operations.quote_name(column) for column in _EVENT_COLUMNS)
+    placeholders = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
+    adapted: dict[datetime | None, Any] = {}
+
+    def time(value: datetime | None) -> Any:
+        # Many events of a batch share their times; adapting one is slow on SQLite.
+        if value not in adapted:
+            adapted[value] = operations.adapt_datetimefield_value(value)
+        return adapted[value]
+
+    rows = [
+        (
+            source.pk,
+            message.message_id,
+            message.type,
+            message.name,
+            customer_ids[message.message_id],
+            message.user_id,
+            message.anonymous_id,
+            operations.adapt_json_value(message.properties, None),
+            operations.adapt_json_value(message.context, None),
+            time(message.original_timestamp),
+            time(message.sent_at),
+            time(received_at),
+            time(message.timestamp),
+            message.is_timestamp_clamped,
+        )
+        for message in messages
+    ]
+    rows_per_insert = _rows_per_insert(len(_EVENT_COLUMNS))
+    inserted: set[str] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), rows_per_insert):
+            chunk = rows[start : start + rows_per_insert]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 - values are bound
+                + ", ".join([placeholders] * len(chunk))
+                + ' ON CONFLICT ("source_id", "message_id") DO NOTHING RETURNING "message_id"',
+                [value for row in chunk for value in row],
+            )
+            inserted.update(message_id for (message_id,) in cursor.fetchall())
+    return inserted
+
+
+def _payload_field(message: Message) -> str:
+    return "traits" if message.type in (EventType.IDENTIFY, EventType.GROUP) else "properties"
+
+
+def _side_effects(
+    source: Source, message: Message, customer_id: int, actor: Actor, received_at: datetime
+) -> list[Problem]:
+    """Apply what the message says beyond being an event; problems become its warnings."""
+    found: list[tuple[str, FieldProblem]]
+    try:
+        # A savepoint per message: whatever one message cannot apply leaves no trace.
+        with transaction.atomic():
+            if message.type == EventType.IDENTIFY:
+                found = [
+                    (WarningCode.INVALID_TRAIT, problem)
+                    for problem in traits.identify_apply(
+                        customer_id=customer_id,
+                        traits=message.properties,
+                        context=message.context,
+                        actor=actor,
+                        at=received_at,
+                    )
+                ]
+            elif message.type == EventType.GROUP:
+                found = [
+                    (WarningCode.INVALID_TRAIT, problem)
+                    for problem in traits.group_apply(
+                        customer_id=customer_id,
+                        group_id=message.group_id,
+                        traits=message.properties,
+                        actor=actor,
+                        at=received_at,
+                    )
+                ]
+            else:
+                found = commerce.commerce_apply(
+                    source=source, customer_id=customer_id, message=message, actor=actor
+                )
+    except PatronError as error:
+        # A rule no field check foresaw (a concurrent conflict): the event stays stored.
+        prefix = _payload_field(message)
+        code = WarningCode.INVALID_TRAIT if prefix == "traits" else WarningCode.INVALID_PROPERTY
+        path = f"{prefix}.{error.field}" if error.field else prefix
+        found = [(code, FieldProblem(path, error.message))]
+    if not found:
+        return []
+    excerpt = excerpt_of(
+        {"type": message.type, "event": message.name, _payload_field(message): message.properties}
+    )
+    return [
+        Problem(
+            message_id=message.message_id,
+            code=code,
+            field=problem.field,
+            message=problem.message,
+            excerpt=excerpt,
+        )
+        for code, problem in found
+    ]
+
+
+def _warnings_store(source: Source, problems: Sequence[Problem], received_at: datetime) -> None:
+    IngestionWarning.objects.bulk_create(
+        [
+            IngestionWarning(
+                source=source,
+                message_id=problem.message_id,
+                code=problem.code,
+                field=problem.field[:_WARNING_FIELD_LENGTH],
+                message=problem.message[:_WARNING_MESSAGE_LENGTH],
+                excerpt=problem.excerpt,
+                received_at=received_at,
+            )
+            for problem in problems
+        ]
+    )
+
+
+def batch_ingest(
+    *,
+    source: Source,
+    items: Sequence[Any],
+    received_at: datetime,
+    batch_sent_at: Any = None,
+    forced_type: str | None = None,
+    may_need_cleaning: bool = True,
+) -> IngestResult:
+    """Store a batch whole or not at all; a bad message is dropped alone with a warning.
+
+    forced_type marks a single-message endpoint (/v1/track …): its one message is the whole
+    request, so a message that must be dropped is refused with ValidationFailed instead.
+    Database errors (locked, unreachable) propagate, with nothing written.
+    """
+    parsed = messages_parse(
+        items,
+        received_at=received_at,
+        batch_sent_at=batch_sent_at,
+        forced_type=forced_type,
+        may_need_cleaning=may_need_cleaning,
+    )
+    if forced_type is not None:
+        dropped = next((problem for problem in parsed.problems if problem.is_dropped), None)
+        if dropped is not None:
+            raise ValidationFailed(
+                f"{dropped.field}: {dropped.message}" if dropped.field else dropped.message,
+                code="payload_too_large"
+                if dropped.code == WarningCode.EVENT_TOO_LARGE
+                else "invalid_request",
+                field=dropped.field,
+            )
+    actor = actor_for_source(source)
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            inserted, problems = _store(source, parsed, actor, received_at)
+            break
+        except OperationalError as error:
+            # Two batches naming the same people can deadlock on PostgreSQL; the database
+            # rolled this one back and asks for a retry, which then finds the rows committed.
+            sqlstate = getattr(error.__cause__, "sqlstate", None)
+            if attempt == _ATTEMPTS or sqlstate not in _RETRYABLE_SQLSTATES:
+                raise
+    dropped_count = sum(1 for problem in parsed.problems if problem.is_dropped)
+    return IngestResult(
+        received=len(items),
+        stored=len(inserted),
+        duplicates=len(items) - dropped_count - len(inserted),
+        dropped=dropped_count,
+        warnings=len(problems),
+    )
+
+
+def _store(
+    source: Source, parsed: ParsedBatch, actor: Actor, received_at: datetime
+) -> tuple[set[str], list[Problem]]:
+    """One attempt at the batch's transaction; returns the ids inserted and all problems."""
+    problems = list(parsed.problems)
+    with transaction.atomic():
+        # A retried message resolves to the customers it reached the first time (its
+        # identities exist by now), so its identity needs no special case; only its insert
+        # is skipped, and with it its side effects: they run once per message id, in the
+        # request whose row went in, even when two requests carry it at the same moment.
+        resolved = identities_resolve(
+            [_claim(message) for message in parsed.messages], actor=actor, at=received_at
+        )
+        inserted = _events_insert(source, parsed.messages, resolved.customer_ids, received_at)
+        for message in parsed.messages:
+            if message.message_id in inserted and _has_side_effects(message):
+                problems += _side_effects(
+                    source, message, resolved.customer_ids[message.message_id], actor, received_at
+                )
+        if problems:
+            _warnings_store(source, problems, received_at)
+    return inserted, problems

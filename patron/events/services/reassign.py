@@ -1,0 +1,11 @@
+"""Moving a merged-away customer's events to the customer they were merged into."""
+
+from __future__ import annotations
+
+from patron.customers.services.merge import CustomerMerge
+from patron.events.models import Event
+
+
+def on_customer_merged(*, merge: CustomerMerge) -> None:
+    """CUSTOMER_MERGED handler: runs inside the merge's transaction, before the delete."""
+    Event.objects.filter(customer_id=merge.source_id).update(customer_id=merge.target_id)
