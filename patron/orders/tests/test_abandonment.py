@@ -46,10 +46,10 @@ def test_only_idle_carts_with_lines_are_marked(shop, system_actor):
         at=NOW - CART_IDLE_BEFORE_ABANDONED - timedelta(minutes=1),
         actor=system_actor,
     )
-    recent = cart_with_line(
+    cart_with_line(
         shop, cart_id="recent", at=NOW - timedelta(minutes=10), actor=system_actor
     )
-    empty = Cart.objects.create(
+    Cart.objects.create(
         source=shop,
         external_id="empty",
         customer=Customer.objects.create(),
