@@ -25,7 +25,7 @@ CHROMIUM_ARGUMENTS = [
 
 
 @pytest.fixture
-def browser(live_server) -> Iterator[Browser]:  # type: ignore[no-untyped-def]
+def browser(live_server) -> Iterator[Browser]:
     executable = shutil.which("chromium")
     assert executable, "Debian's chromium is required: `make test` installs it"
     with sync_playwright() as playwright:
@@ -35,7 +35,7 @@ def browser(live_server) -> Iterator[Browser]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def admin_password(transactional_db) -> str:  # type: ignore[no-untyped-def]
+def admin_password(transactional_db) -> str:
     credentials = admin_ensure(
         username="admin", email="admin@example.com", actor=Actor.system("tests")
     )
@@ -51,7 +51,7 @@ def sign_in(page: Page, base_url: str, password: str) -> None:
 
 
 @pytest.fixture
-def one_customer(transactional_db) -> None:  # type: ignore[no-untyped-def]
+def one_customer(transactional_db) -> None:
     # Data is written before the browser starts: Playwright's sync API runs an event loop in
     # this thread, and Django refuses database calls while one is running.
     customer_create(actor=Actor.system("tests"), fields={"first_name": "<b>Ana</b>"})
