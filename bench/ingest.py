@@ -6,7 +6,9 @@ Patron's figure: events per second durably stored, sent as 100-event /v1/batch r
 concurrent clients over loopback, counted in the database afterwards. The reference, measured
 in the same run on the same machine: the same events inserted by one process in 100-row
 transactions into an equivalent table with the same unique key (SQLite: sqlite3 executemany
-with Patron's PRAGMAs; PostgreSQL: psycopg COPY). The last line is one JSON object.
+with Patron's PRAGMAs and secondary indexes; PostgreSQL: psycopg COPY). Also printed: the
+server workers' CPU per batch, which a busy machine moves far less. The last line is one
+JSON object.
 """
 
 from __future__ import annotations
@@ -137,6 +139,23 @@ def send_all(port: int, write_key: str, batches: list[list[dict]], clients: int)
     return time.perf_counter() - started
 
 
+def workers_cpu_seconds(server_pid: int) -> float | None:
+    """CPU seconds the server's worker processes have used; None where /proc does not say.
+
+    Unlike events/s this hardly moves with what else the machine is running, so it shows
+    whether a change made the request path cheaper even on a busy box.
+    """
+    try:
+        children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+        total = 0
+        for child in children:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime and stime, in clock ticks
+    except OSError:
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def reference_rows(batches: list[list[dict]]) -> list[list[tuple]]:
     received = datetime.now(UTC).isoformat()
     return [
@@ -154,8 +173,10 @@ def reference_rows(batches: list[list[dict]]) -> list[list[tuple]]:
                 received,
                 received,
                 event["timestamp"],
+                index % 2000 + 1,  # a customer id, as Patron's rows carry one
+                False,
             )
-            for event in batch
+            for index, event in enumerate(batch)
         ]
         for batch in batches
     ]
@@ -163,7 +184,15 @@ def reference_rows(batches: list[list[dict]]) -> list[list[tuple]]:
 
 COLUMNS = (
     "source_id, message_id, type, name, user_id, anonymous_id, properties, context, "
-    "original_timestamp, sent_at, received_at, timestamp"
+    "original_timestamp, sent_at, received_at, timestamp, customer_id, is_timestamp_clamped"
+)
+# The secondary indexes of events_event (patron/events/models.py), so that the reference
+# table costs what Patron's does on every insert.
+INDEXES = (
+    "CREATE INDEX {table}_customer_time ON {table} (customer_id, timestamp)",
+    "CREATE INDEX {table}_name_time ON {table} (type, name, timestamp)",
+    "CREATE INDEX {table}_anonymous ON {table} (anonymous_id)",
+    "CREATE INDEX {table}_received ON {table} (received_at)",
 )
 
 
@@ -174,20 +203,24 @@ def reference_sqlite(batches: list[list[dict]], directory: Path) -> float:
         "synchronous=NORMAL",
         "foreign_keys=ON",
         "temp_store=MEMORY",
+        "cache_size=-65536",
     ):
         connection.execute(f"PRAGMA {pragma}")
     connection.execute(
         "CREATE TABLE events (id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL, message_id TEXT NOT NULL, "
         "type TEXT NOT NULL, name TEXT NOT NULL, user_id TEXT NOT NULL, anonymous_id TEXT NOT NULL, "
         "properties TEXT NOT NULL, context TEXT NOT NULL, original_timestamp TEXT, sent_at TEXT, "
-        "received_at TEXT NOT NULL, timestamp TEXT NOT NULL, UNIQUE (source_id, message_id))"
+        "received_at TEXT NOT NULL, timestamp TEXT NOT NULL, customer_id INTEGER, "
+        "is_timestamp_clamped BOOL NOT NULL, UNIQUE (source_id, message_id))"
     )
+    for index in INDEXES:
+        connection.execute(index.format(table="events"))
     rows = reference_rows(batches)
     started = time.perf_counter()
     for batch in rows:
         connection.execute("BEGIN IMMEDIATE")
         connection.executemany(
-            f"INSERT OR IGNORE INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR IGNORE INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             batch,
         )
         connection.execute("COMMIT")
@@ -207,8 +240,11 @@ def reference_postgresql(batches: list[list[dict]], database_url: str) -> float:
             "message_id varchar(255) NOT NULL, type varchar(16) NOT NULL, name varchar(255) NOT NULL, "
             "user_id varchar(255) NOT NULL, anonymous_id varchar(255) NOT NULL, properties jsonb NOT NULL, "
             "context jsonb NOT NULL, original_timestamp timestamptz, sent_at timestamptz, "
-            "received_at timestamptz NOT NULL, timestamp timestamptz NOT NULL, UNIQUE (source_id, message_id))"
+            "received_at timestamptz NOT NULL, timestamp timestamptz NOT NULL, customer_id bigint, "
+            "is_timestamp_clamped boolean NOT NULL, UNIQUE (source_id, message_id))"
         )
+        for index in INDEXES:
+            connection.execute(index.format(table="bench_reference_events"))
         connection.commit()
         started = time.perf_counter()
         for batch in rows:
@@ -269,13 +305,21 @@ def main() -> None:
                 str(arguments.workers),
                 "--log-level",
                 "warning",
+                # As `patron serve` runs it: one access log line per request.
+                "--access-logfile",
+                "-",
+                "--forwarded-allow-ips",
+                "127.0.0.1",
             ],
             env=environment,
             cwd=ROOT,
+            stdout=subprocess.DEVNULL,
         )
         try:
             wait_until_serving(port, write_key)
+            cpu_before = workers_cpu_seconds(server.pid)
             elapsed = send_all(port, write_key, batches, arguments.clients)
+            cpu_after = workers_cpu_seconds(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -297,6 +341,12 @@ def main() -> None:
         f"Patron (gunicorn x{arguments.workers}, {arguments.clients} clients): {figure:,.0f} events/s"
     )
     print(f"reference ({reference_name}): {reference:,.0f} events/s")
+    cpu_per_batch = (
+        None
+        if cpu_before is None or cpu_after is None
+        else round((cpu_after - cpu_before) / arguments.batches * 1000, 2)
+    )
+    print(f"server CPU per 100-event batch: {cpu_per_batch} ms")
     print(
         json.dumps(
             {
@@ -307,6 +357,7 @@ def main() -> None:
                 "reference_events_per_second": round(reference),
                 "reference": reference_name,
                 "ratio": round(figure / reference, 3),
+                "server_cpu_ms_per_batch": cpu_per_batch,
                 "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                 "date": datetime.now(UTC).date().isoformat(),
             }

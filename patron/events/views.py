@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from time import monotonic
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from patron.accounts.models import Source
-from patron.accounts.services.keys import source_authenticate
+from patron.accounts.services.keys import secret_hash, source_authenticate
 from patron.core import clock
 from patron.core.errors import ValidationFailed
 from patron.events.services.ingest import batch_ingest
@@ -37,6 +38,15 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 _PREFLIGHT_MAX_AGE_SECONDS = 86_400
 _ALLOWED_HEADERS = "Content-Type, Content-Encoding, Authorization"
+
+# How long a web process trusts a write key it has looked up, so that a client sending
+# batch after batch costs no key lookup each time: a revoked key keeps working for at most
+# this long in each process that accepted it just before (see docs/ingestion.md).
+SOURCE_REMEMBERED_SECONDS = 5.0
+# Write keys remembered per process at most; a workspace has a handful of sources.
+_SOURCES_REMEMBERED = 1000
+# key hash -> (monotonic time until which it is trusted, its source)
+_sources: dict[str, tuple[float, Source]] = {}
 
 
 def _cors(response: HttpResponse) -> HttpResponse:
@@ -67,9 +77,19 @@ def _refused_invalid_key(message: str = "the write key is not valid") -> Refused
 
 
 def _source_for(write_key: str) -> Source:
+    """The write key's source, from this process's memory when looked up lately."""
+    key_hash = secret_hash(write_key)
+    now = monotonic()
+    remembered = _sources.get(key_hash)
+    if remembered is not None and remembered[0] > now:
+        return remembered[1]
     source = source_authenticate(write_key)
     if source is None:
+        _sources.pop(key_hash, None)
         raise _refused_invalid_key()
+    if len(_sources) >= _SOURCES_REMEMBERED:
+        _sources.clear()  # rare (that many live keys): start afresh rather than track age
+    _sources[key_hash] = (now + SOURCE_REMEMBERED_SECONDS, source)
     return source
 
 

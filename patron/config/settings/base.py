@@ -80,7 +80,9 @@ def _database(url: str) -> dict[str, Any]:
         dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     )
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        config["CONN_MAX_AGE"] = 0
+        # Kept open between requests: the last connection to close checkpoints the whole WAL
+        # into the database file, which cost ~5 ms of every ingestion batch when closed each time.
+        config["CONN_MAX_AGE"] = None
         config["OPTIONS"] = {
             # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the busy timeout
             # instead of failing with "database is locked" when a reader upgrades to a writer.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from django.db import connection
 
 from patron.accounts.models import AuditEntry
 from patron.core.actors import Actor
@@ -26,6 +27,7 @@ from patron.customers.services.identities import (
     attribute_key_from_name,
     attribute_type_infer,
     customer_traits_apply,
+    datetime_adapter,
     identities_resolve,
 )
 
@@ -714,3 +716,30 @@ def test_script_tags_in_traits_are_stored_verbatim(system_actor):
     person.refresh_from_db()
     assert person.first_name == "<script>alert(1)</script>"
     assert person.attributes == {"nickname": "<img src=x onerror=alert(1)>"}
+
+
+# --- time parameters -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        datetime(2026, 3, 1, 12, 0, tzinfo=UTC),
+        datetime(2026, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC),
+        datetime(2026, 3, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(2026, 3, 1, 12, 0),
+    ],
+)
+def test_the_time_adapter_writes_what_django_writes(value):
+    adapt = datetime_adapter()
+
+    assert adapt(value) == connection.ops.adapt_datetimefield_value(value)
+    assert adapt(value) == connection.ops.adapt_datetimefield_value(value)  # remembered
+
+
+def test_one_time_in_two_zones_is_one_parameter():
+    adapt = datetime_adapter()
+    moment = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+    assert adapt(moment.astimezone(timezone(timedelta(hours=2)))) == adapt(moment)

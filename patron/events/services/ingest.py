@@ -9,6 +9,7 @@ that stored their message id.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,11 @@ from patron.accounts.models import Source
 from patron.accounts.services.keys import actor_for_source
 from patron.core.actors import Actor
 from patron.core.errors import FieldProblem, PatronError, ValidationFailed
-from patron.customers.services.identities import IdentityClaim, identities_resolve
+from patron.customers.services.identities import (
+    IdentityClaim,
+    datetime_adapter,
+    identities_resolve,
+)
 from patron.events.models import Event, EventType, IngestionWarning
 from patron.events.services import commerce, traits
 from patron.events.services.messages import (
@@ -116,18 +121,14 @@ def _events_insert(
     """
     if not messages:
         return set()
+    if connection.vendor == "postgresql":
+        return _events_insert_postgresql(source, messages, customer_ids, received_at)
     operations = connection.ops
     table = operations.quote_name(Event._meta.db_table)
     columns = ", ".join(operations.quote_name(column) for column in _EVENT_COLUMNS)
     placeholders = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
-    adapted: dict[datetime | None, Any] = {}
-
-    def time(value: datetime | None) -> Any:
-        # Many events of a batch share their times; adapting one is slow on SQLite.
-        if value not in adapted:
-            adapted[value] = operations.adapt_datetimefield_value(value)
-        return adapted[value]
-
+    time = datetime_adapter()
+    json_text = operations.adapt_json_value
     rows = [
         (
             source.pk,
@@ -137,8 +138,8 @@ def _events_insert(
             customer_ids[message.message_id],
             message.user_id,
             message.anonymous_id,
-            operations.adapt_json_value(message.properties, None),
-            operations.adapt_json_value(message.context, None),
+            json_text(message.properties, None),
+            json_text(message.context, None),
             time(message.original_timestamp),
             time(message.sent_at),
             time(received_at),
@@ -160,6 +161,75 @@ def _events_insert(
             )
             inserted.update(message_id for (message_id,) in cursor.fetchall())
     return inserted
+
+
+# The SQL types of _EVENT_COLUMNS, for reading them back out of one JSON parameter.
+_EVENT_COLUMN_TYPES = (
+    "bigint",
+    "varchar",
+    "varchar",
+    "varchar",
+    "bigint",
+    "varchar",
+    "varchar",
+    "jsonb",
+    "jsonb",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "boolean",
+)
+
+
+def _events_insert_postgresql(
+    source: Source,
+    messages: Sequence[Message],
+    customer_ids: Mapping[str, int],
+    received_at: datetime,
+) -> set[str]:
+    """_events_insert on PostgreSQL: the whole batch as one JSON parameter of one INSERT.
+
+    psycopg binds parameters on the client by splitting the statement text in Python, which
+    for a batch's thousand placeholders cost more than the rest of the request; one
+    jsonb_to_recordset parameter costs one C json.dumps and leaves PostgreSQL the parsing.
+    """
+    quote = connection.ops.quote_name
+    table = quote(Event._meta.db_table)
+    columns = ", ".join(quote(column) for column in _EVENT_COLUMNS)
+    definitions = ", ".join(
+        f"{quote(column)} {kind}"
+        for column, kind in zip(_EVENT_COLUMNS, _EVENT_COLUMN_TYPES, strict=True)
+    )
+    received = received_at.isoformat()
+    rows = [
+        [
+            source.pk,
+            message.message_id,
+            message.type,
+            message.name,
+            customer_ids[message.message_id],
+            message.user_id,
+            message.anonymous_id,
+            message.properties,
+            message.context,
+            message.original_timestamp.isoformat() if message.original_timestamp else None,
+            message.sent_at.isoformat() if message.sent_at else None,
+            received,
+            message.timestamp.isoformat(),
+            message.is_timestamp_clamped,
+        ]
+        for message in messages
+    ]
+    document = json.dumps([dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 - values are bound
+            f"FROM jsonb_to_recordset(%s::jsonb) AS batch ({definitions}) "
+            'ON CONFLICT ("source_id", "message_id") DO NOTHING RETURNING "message_id"',
+            [document],
+        )
+        return {message_id for (message_id,) in cursor.fetchall()}
 
 
 def _payload_field(message: Message) -> str:

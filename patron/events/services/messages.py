@@ -26,6 +26,9 @@ EXCERPT_LENGTH = 500
 _EXTRA_FIELDS = ("groupId", "previousId", "category", "integrations", "channel", "version")
 # EventType.values builds a new list on every access; this is read once per message.
 _EVENT_TYPES = frozenset(EventType.values)
+# The encoder that measures an event's size, built once: json.dumps with options builds a
+# new encoder on every call, which cost more than the encoding of a small event.
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 # JSON decodes a surrogate pair into one character, so any surrogate left is unpaired.
 _UNSAFE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 
@@ -274,7 +277,8 @@ def message_parse(
             "NUL characters or unpaired UTF-16 surrogates were removed from the event",
         )
     try:
-        size = len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode())
+        text = _COMPACT_JSON.encode(item)
+        size = len(text) if text.isascii() else len(text.encode())
         if size > MAXIMUM_EVENT_BYTES:
             raise _Dropped(
                 WarningCode.EVENT_TOO_LARGE,

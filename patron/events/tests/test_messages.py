@@ -129,6 +129,20 @@ def test_an_event_over_32_kb_is_dropped():
     assert dropped_code(item) == (WarningCode.EVENT_TOO_LARGE, "")
 
 
+def test_the_size_limit_counts_utf8_bytes_not_characters():
+    def sized(text: str) -> dict:
+        return {"type": "track", "event": "A", "userId": "u", "properties": {"x": text}}
+
+    # The item's own JSON around the text: {"type":"track","event":"A","userId":"u",...}
+    overhead = len('{"type":"track","event":"A","userId":"u","properties":{"x":""}}')
+    fits = sized("é" * ((MAXIMUM_EVENT_BYTES - overhead) // 2))
+    over = sized("é" * ((MAXIMUM_EVENT_BYTES - overhead) // 2 + 1))
+
+    message, problems = parse_one(fits)
+    assert message is not None and problems == []
+    assert dropped_code(over) == (WarningCode.EVENT_TOO_LARGE, "")
+
+
 def test_a_single_endpoint_imposes_its_type():
     message, _ = parse_one({"type": "identify", "event": "A", "userId": "u"}, forced_type="track")
 

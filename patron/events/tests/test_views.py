@@ -12,11 +12,13 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from patron.accounts.models import AuditEntry, Source
 from patron.accounts.services.keys import source_create, source_revoke
 from patron.core import clock
 from patron.customers.models import Customer, Identity
+from patron.events import views
 from patron.events.models import Event, IngestionWarning
 from patron.events.wire import MAXIMUM_BODY_BYTES
 
@@ -582,4 +584,54 @@ def test_an_unreachable_database_answers_503_even_before_the_key_is_checked(clie
     for response in (batch, settings):
         assert_error(response, 503, "unavailable")
         assert response["Retry-After"] == "5"
+    assert stored_counts() == NOTHING
+
+
+def test_a_write_key_is_looked_up_once_while_it_is_remembered(client, web_source):
+    first = post(
+        client, "/v1/batch", {"batch": [event("m-1")]}, Authorization=basic(web_source.secret)
+    )
+    assert first.status_code == 200
+
+    with CaptureQueriesContext(connection) as captured:
+        second = post(
+            client, "/v1/batch", {"batch": [event("m-2")]}, Authorization=basic(web_source.secret)
+        )
+
+    assert second.status_code == 200
+    assert [query for query in captured.captured_queries if "accounts_source" in query["sql"]] == []
+    assert Event.objects.count() == 2
+
+
+def test_a_revoked_key_is_refused_once_the_remembered_window_passes(
+    client, web_source, system_actor, monkeypatch
+):
+    now = [1000.0]
+    monkeypatch.setattr(views, "monotonic", lambda: now[0])
+    accepted = post(
+        client, "/v1/batch", {"batch": [event("m-1")]}, Authorization=basic(web_source.secret)
+    )
+    assert accepted.status_code == 200
+    source_revoke(source=Source.objects.get(pk=web_source.id), actor=system_actor)
+
+    now[0] += views.SOURCE_REMEMBERED_SECONDS - 0.5
+    within = post(
+        client, "/v1/batch", {"batch": [event("m-2")]}, Authorization=basic(web_source.secret)
+    )
+    now[0] += 1.0
+    after = post(
+        client, "/v1/batch", {"batch": [event("m-3")]}, Authorization=basic(web_source.secret)
+    )
+
+    assert within.status_code == 200
+    assert_error(after, 401, "invalid_write_key")
+    assert sorted(Event.objects.values_list("message_id", flat=True)) == ["m-1", "m-2"]
+
+
+def test_an_unknown_key_is_never_remembered(client, web_source, django_assert_num_queries):
+    for _ in range(2):
+        with django_assert_num_queries(1):
+            refused = post(client, "/v1/batch", {"batch": [event()]}, Authorization=basic("nope"))
+        assert_error(refused, 401, "invalid_write_key")
+
     assert stored_counts() == NOTHING

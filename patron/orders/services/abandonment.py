@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from patron.accounts.services.audit import audit_entry, audit_record_many
 from patron.core.actors import Actor
-from patron.orders.models import Cart, CartStatus
+from patron.orders.models import Cart, CartLine, CartStatus
 
 # An hour without activity: long enough that the person has left the shop, short enough for a
 # same-day reminder. A cart that sees activity again reopens (orders.services.carts).
@@ -24,11 +25,10 @@ def carts_mark_abandoned(
         idle = list(
             Cart.objects.select_for_update()
             .filter(
+                Exists(CartLine.objects.filter(cart=OuterRef("pk"))),
                 status__in=(CartStatus.OPEN, CartStatus.CHECKOUT_STARTED),
                 last_activity_at__lt=now - idle_for,
-                lines__isnull=False,
             )
-            .distinct()
             .values_list("pk", "customer_id", "status", "external_id")
         )
         if not idle:
