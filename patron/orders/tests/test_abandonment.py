@@ -46,9 +46,7 @@ def test_only_idle_carts_with_lines_are_marked(shop, system_actor):
         at=NOW - CART_IDLE_BEFORE_ABANDONED - timedelta(minutes=1),
         actor=system_actor,
     )
-    cart_with_line(
-        shop, cart_id="recent", at=NOW - timedelta(minutes=10), actor=system_actor
-    )
+    cart_with_line(shop, cart_id="recent", at=NOW - timedelta(minutes=10), actor=system_actor)
     Cart.objects.create(
         source=shop,
         external_id="empty",
