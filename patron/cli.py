@@ -84,6 +84,9 @@ def serve(
         str(workers),
         "--access-logfile",
         "-",
+        # Segment clients send the write key as the Basic user name; the default logger prints it.
+        "--logger-class",
+        "patron.config.gunicorn.RedactingLogger",
         "--forwarded-allow-ips",
         "127.0.0.1",
     ]

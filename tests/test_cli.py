@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import select
+import socket
+import subprocess
 
 import pytest
+import requests
 
 from tests.helpers import PATRON, command_environment, run
 
@@ -81,3 +85,42 @@ def test_stats_counts_as_json(migrated):
         "products": 0,
         "ingestion_warnings": 0,
     }
+
+
+def test_serve_keeps_write_keys_out_of_the_access_log(migrated):
+    created = json.loads(run([PATRON, "source", "create", "Web shop", "--json"], migrated).stdout)
+    write_key = created["write_key"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [PATRON, "serve", "--port", str(port), "--workers", "1"],
+        env=migrated,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        body = json.dumps(
+            {"batch": [{"type": "track", "event": "Viewed", "userId": "u1"}]}
+        ).encode()
+        status = None
+        for _attempt in range(200):  # the server takes a moment to bind; each try waits up to 0.1 s
+            try:
+                response = requests.post(
+                    f"http://127.0.0.1:{port}/v1/batch", data=body, auth=(write_key, ""), timeout=5
+                )
+                status = response.status_code
+                break
+            except requests.ConnectionError:
+                server_wait = server.poll()
+                assert server_wait is None, "patron serve exited"
+                select.select([], [], [], 0.1)
+        requests.get(f"http://127.0.0.1:{port}/v1/projects/{write_key}/settings", timeout=5)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+
+    assert status == 200
+    assert "POST /v1/batch" in output
+    assert write_key not in output

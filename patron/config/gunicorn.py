@@ -1,4 +1,4 @@
-"""gunicorn settings for `patron serve`: access log lines never carry a write key or API key."""
+"""gunicorn's logger for `patron serve`: access log lines never carry a write key or API key."""
 
 from __future__ import annotations
 
@@ -21,6 +21,3 @@ class RedactingLogger(Logger):
                 atoms[name] = redact(atoms[name])
         atoms.pop("{authorization}i", None)
         return atoms
-
-
-logger_class = RedactingLogger

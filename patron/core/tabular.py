@@ -17,15 +17,17 @@ import csv
 import gc
 import multiprocessing
 import os
+import pickle
 import shutil
 import signal
 import sys
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, closing, contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from queue import Empty, Full
 from typing import IO, Any, Generic, NamedTuple, Protocol, TypeVar
 
 import numpy as np
@@ -683,69 +685,83 @@ def _in_worker(batches: _Batches) -> _Batches:
     """The same batches, cleaned in a forked process while this one checks and writes.
 
     Cleaning is pure Python and writing mostly database work, so on two cores they overlap.
-    The pipe holds about one batch: the worker stays one batch ahead, memory stays flat. The
-    worker never touches the database connection it inherits, and leaves with os._exit. It
-    starts here, before any progress bar starts a thread that a fork would copy mid-step.
+    The worker may run a few batches ahead (so neither waits on the other's every pause) and
+    no further, so memory stays flat. It never touches the database connection it inherits,
+    and leaves with os._exit. It starts here, before any progress bar starts a thread that a
+    fork would copy mid-step.
     """
     context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
+    queue = context.Queue(maxsize=_BATCHES_AHEAD)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # else the worker's copy of a buffer could be written twice
-    worker = context.Process(target=_clean_into, args=(batches, sender), daemon=True)
+    worker = context.Process(target=_clean_into, args=(batches, queue, os.getpid()), daemon=True)
     worker.start()
-    sender.close()
-    return _received(receiver, worker)
+    return _received(queue, worker)
 
 
-def _received(receiver: Any, worker: Any) -> _Batches:
+# How many cleaned batches the worker may hold ready (a few MB each).
+_BATCHES_AHEAD = 3
+# How long to wait for the next batch before checking that the worker still runs.
+_WORKER_CHECK_SECONDS = 1.0
+
+
+def _received(queue: Any, worker: Any) -> _Batches:
+    is_finished = False
     try:
         while True:
             try:
-                kind, payload = receiver.recv()
-            except EOFError:
-                raise RuntimeError(
-                    f"the process cleaning rows stopped unexpectedly (exit code {worker.exitcode})"
-                ) from None
+                kind, payload = queue.get(timeout=_WORKER_CHECK_SECONDS)
+            except Empty:
+                if not worker.is_alive():
+                    raise RuntimeError(
+                        "the process cleaning rows stopped unexpectedly "
+                        f"(exit code {worker.exitcode})"
+                    ) from None
+                continue
             if kind == "batch":
                 yield payload
             elif kind == "error":
                 raise payload
             else:
+                is_finished = True
                 return
     finally:
-        receiver.close()  # a worker still sending gets a broken pipe and leaves
-        worker.join(timeout=_WORKER_STOP_SECONDS)
-        if worker.is_alive():
-            worker.kill()
-            worker.join()
+        if not is_finished:
+            worker.terminate()  # its batches are no longer wanted
+        worker.join()
+        queue.close()
 
 
-# How long a finished or abandoned worker may take to leave before it is killed.
-_WORKER_STOP_SECONDS = 5
-
-
-def _clean_into(batches: _Batches, sender: Any) -> None:
-    # Ctrl-C reaches the whole process group: the importing process handles it, stops reading
-    # and so ends this one with a broken pipe.
+def _clean_into(batches: _Batches, queue: Any, parent: int) -> None:
+    # Ctrl-C reaches the whole process group: the importing process handles it and ends this
+    # one; here it would only print a second traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         for number, batch in enumerate(batches, start=1):
-            sender.send(("batch", batch))
+            _put(queue, ("batch", batch), parent)
             if number % _BATCHES_PER_COLLECTION == 0:
                 gc.collect(1)  # the collector is paused here too, as in the importing process
-        sender.send(("done", None))
-    except BrokenPipeError:
-        pass  # the importing process stopped reading (it failed or was interrupted)
+        _put(queue, ("done", None), parent)
     except Exception as error:  # sent back so the importing process raises it
-        with suppress(BrokenPipeError):
-            try:
-                sender.send(("error", error))
-            except BrokenPipeError:
-                raise
-            except Exception:  # the error itself does not pickle
-                sender.send(("error", RuntimeError(f"cleaning rows failed: {error!r}")))
+        try:
+            pickle.dumps(error)
+        except Exception:
+            error = RuntimeError(f"cleaning rows failed: {error!r}")
+        _put(queue, ("error", error), parent)
     finally:
-        sender.close()
+        queue.close()
+        queue.join_thread()  # everything put is in the pipe before the process leaves
+
+
+def _put(queue: Any, item: tuple[str, Any], parent: int) -> None:
+    """Wait for room in the queue, but not for an importing process that is gone."""
+    while True:
+        try:
+            queue.put(item, timeout=_WORKER_CHECK_SECONDS)
+            return
+        except Full:
+            if os.getppid() != parent:
+                raise SystemExit(0) from None  # orphaned: nobody will read what is left
 
 
 # Below this many rows a worker process costs more than it saves.

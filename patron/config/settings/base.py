@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     # Listed for its templates and static files: /api/docs serves the bundled Swagger UI, no CDN.
     "ninja",
     "django_htmx",
