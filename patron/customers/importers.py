@@ -15,7 +15,12 @@ from typing import Any, NamedTuple
 from django.db.models import Max
 from django.db.models.functions import Lower
 
-from patron.accounts.services.audit import AuditFact, audit_changes_encode, audit_record_bulk
+from patron.accounts.services.audit import (
+    AuditFact,
+    audit_changes_encode,
+    audit_record_bulk,
+    audit_table,
+)
 from patron.core import clock
 from patron.core.actors import Actor
 from patron.core.errors import ProblemList, ValidationFailed
@@ -170,7 +175,7 @@ class CustomerImporter:
 
     formats = (GENERIC, SHOPIFY)
     group_field = None
-    tables = (Customer, Identity)
+    tables = (Customer, Identity, audit_table())
 
     def __init__(self, *, actor: Actor) -> None:
         self.actor = actor
@@ -215,7 +220,13 @@ class CustomerImporter:
         self, items: Sequence[Prepared[CustomerRow]], header: Header
     ) -> list[Prepared[CustomerRow] | Rejected]:
         """Find each row's customer as the database was when the import began."""
-        self._checked = _owners(item.value for item in items)
+        # When the import began nobody had an identity, so none can be found as it found
+        # the database; and now only this import's own identities exist, whose keys only a
+        # repeated row (refused, never written) can carry. Another writer adding the same key
+        # meanwhile is refused by the unique index, which stops and rolls back the import.
+        self._checked = (
+            _owners(item.value for item in items) if self._known_identities_up_to else {}
+        )
         self._checked_rows = frozenset(item.value.row for item in items)
         owners = {
             key: customer_id

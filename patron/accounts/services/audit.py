@@ -79,6 +79,12 @@ def audit_changes_encode(changes: Mapping[str, Any]) -> JsonText:
     return JsonText(json.dumps(dict(changes), default=str))
 
 
+def audit_table() -> type[AuditEntry]:
+    """The model behind audit entries, for a bulk writer that manages its table's indexes
+    while loading (a large CSV import on SQLite); never for reading or writing entries."""
+    return AuditEntry
+
+
 def audit_record_bulk(*, actor: Actor, facts: Sequence[AuditFact]) -> None:
     """The bulk form for writers of many thousand entries (CSV import): one prepared insert.
 
