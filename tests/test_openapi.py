@@ -57,10 +57,11 @@ def test_the_live_schema_matches_the_committed_snapshot():
 
 def test_every_operation_states_the_scope_it_checks():
     for method, path, operation in operations():
-        [requirement] = operation["security"]
-        [scope] = requirement["ApiKeyAuth"]
+        key_requirement, session_requirement = operation["security"]
+        [scope] = key_requirement["ApiKeyAuth"]
+        assert session_requirement == {"StaffSessionAuth": [scope]}, (method, path)
         assert scope in Scope.values, (method, path)
-        assert operation["description"].endswith(f"Scope: `{scope}`."), (method, path)
+        assert f"Scope: `{scope}`;" in operation["description"], (method, path)
         expected = "read" if method == "get" else "write"
         assert scope.endswith(f":{expected}"), (method, path)
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
-from ninja.security import HttpBearer
+from ninja.security import HttpBearer, SessionAuth
 
 from patron.accounts.models import Scope
-from patron.accounts.services.keys import actor_for_api_key, api_key_authenticate
+from patron.accounts.permissions import role_scopes
+from patron.accounts.services.keys import actor_for_api_key, actor_for_user, api_key_authenticate
 from patron.core.actors import Actor
 from patron.core.errors import PermissionDenied
 
@@ -39,3 +42,32 @@ class ApiKeyAuth(HttpBearer):
         if scope not in key.scopes:
             raise PermissionDenied(f"this key lacks the scope {scope}")
         return actor_for_api_key(key)
+
+
+class StaffSessionAuth(SessionAuth):
+    """A signed-in staff member calling /api from the workspace: their role decides the scopes.
+
+    The scope rule is ApiKeyAuth's, so a page and the endpoint behind it allow the same people.
+    Writes need the CSRF token, as every form in the workspace does.
+    """
+
+    def __init__(self, scopes: ApiKeyAuth) -> None:
+        super().__init__(csrf=True)
+        self.scopes = scopes
+
+    def __call__(self, request: HttpRequest) -> Any:
+        # Without a signed-in user this scheme does not apply: the caller gets the API key's
+        # 401, not a CSRF complaint about a session they never had.
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.is_active:
+            return None
+        return super().__call__(request)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
+        user = request.user
+        scope = self.scopes.scope_for(request.method or "GET")
+        if scope is None:
+            raise PermissionDenied("no one may change this resource through the API")
+        if scope not in role_scopes(getattr(user, "role", "")):
+            raise PermissionDenied(f"your role does not include {scope}")
+        return actor_for_user(user)  # type: ignore[arg-type]

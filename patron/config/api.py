@@ -22,7 +22,7 @@ from ninja.operation import Operation
 from ninja.responses import NinjaJSONEncoder
 
 from patron import __version__
-from patron.accounts.auth import ApiKeyAuth
+from patron.accounts.auth import ApiKeyAuth, StaffSessionAuth
 from patron.accounts.models import Scope
 from patron.catalog import api as catalog_api
 from patron.core.api import PageQuery
@@ -59,6 +59,11 @@ class Resource:
     prefix: str
     router: Router
     auth: ApiKeyAuth
+
+    @property
+    def authentication(self) -> list[ApiKeyAuth | StaffSessionAuth]:
+        """An API key, or the session of a signed-in staff member whose role has the scope."""
+        return [self.auth, StaffSessionAuth(self.auth)]
 
 
 _customer_scopes = ApiKeyAuth(read=Scope.CUSTOMERS_READ, write=Scope.CUSTOMERS_WRITE)
@@ -118,10 +123,17 @@ class PatronApi(NinjaAPI):
 
 
 def _describe_scope(operation: dict[str, Any], scope: Scope | None, *, has_path_id: bool) -> None:
-    note = f"Scope: `{scope}`." if scope else "No API key may call this."
+    note = (
+        f"Scope: `{scope}`; from the workspace, a role that includes it (docs/roles.md)."
+        if scope
+        else "No API key may call this."
+    )
     description = operation.get("description", "").strip()
     operation["description"] = f"{description}\n\n{note}" if description else note
-    operation["security"] = [{"ApiKeyAuth": [str(scope)] if scope else []}]
+    operation["security"] = [
+        {"ApiKeyAuth": [str(scope)] if scope else []},
+        {"StaffSessionAuth": [str(scope)] if scope else []},
+    ]
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     responses = operation.setdefault("responses", {})
     statuses = {
@@ -152,7 +164,7 @@ api = PatronApi(
     docs=Swagger(settings={"validatorUrl": None}),
 )
 for resource in RESOURCES:
-    api.add_router(f"/{resource.prefix}", resource.router, auth=resource.auth)
+    api.add_router(f"/{resource.prefix}", resource.router, auth=resource.authentication)
 
 
 def _reject_unknown_query_parameters(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -59,6 +59,12 @@ class Customer(TimestampedModel):
     first_seen_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
+    # Order figures kept on the profile (orders sits above customers and writes them through
+    # customers' service) so the customer list filters and sorts a million rows by index.
+    order_count = models.PositiveIntegerField(default=0)
+    total_spent = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
     companies: models.ManyToManyField[Company, CompanyContact] = models.ManyToManyField(
         Company, through="CompanyContact", related_name="contacts"
     )

@@ -1,16 +1,28 @@
-"""Workspace URLs: sign-in and the home page (the full workspace is built on this shell)."""
+"""Workspace URLs: each area's module lists its own pages."""
 
 from __future__ import annotations
 
-from django.contrib.auth import views as auth_views
-from django.urls import path
-
-from patron.web import views
+from patron.web.views import (
+    access,
+    commerce,
+    companies,
+    customer_page,
+    customers,
+    dashboard,
+    data,
+    merge,
+)
 
 app_name = "web"
 
+# merge before customer_page: customers/duplicates/ must not be read as a customer id.
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", views.home, name="home"),
+    *access.urlpatterns,
+    *dashboard.urlpatterns,
+    *merge.urlpatterns,
+    *customers.urlpatterns,
+    *customer_page.urlpatterns,
+    *companies.urlpatterns,
+    *commerce.urlpatterns,
+    *data.urlpatterns,
 ]

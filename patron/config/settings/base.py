@@ -70,6 +70,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "patron.web.context.workspace",
             ],
         },
     }
@@ -128,6 +129,8 @@ STORAGES = {
 MEDIA_ROOT = DATA_DIR / "media"
 
 LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 # Ingestion bodies are read by the /v1 handlers themselves with their own 5 MiB caps.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024

@@ -1,0 +1,1 @@
+"""Workspace pages, one module per area; web is the only layer that may read every app."""
