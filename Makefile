@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PATRON := $(BIN)/patron
 DEMO_CUSTOMERS ?= 2000
 
-.PHONY: demo test lint install install-test install-lint browser bench clean
+.PHONY: demo test lint install install-test install-lint browser bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ demo: install
 
 test: install-test
 	$(BIN)/pytest -n 2 -p no:cacheprovider
+
+# PNGs of every main page of the demo shop into docs/screenshots/ (the README shows them).
+screenshots: install-test
+	$(BIN)/python scripts/screenshots.py --output docs/screenshots
 
 lint: install-lint
 	$(BIN)/ruff format --check .

@@ -60,9 +60,10 @@ class Customer(TimestampedModel):
     last_seen_at = models.DateTimeField(null=True, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
     # Order figures kept on the profile (orders sits above customers and writes them through
-    # customers' service) so the customer list filters and sorts a million rows by index.
-    order_count = models.PositiveIntegerField(default=0)
-    total_spent = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    # customers' service) so the customer list filters and sorts a million rows by index. The
+    # database defaults let bulk loaders that write raw rows leave them out.
+    order_count = models.PositiveIntegerField(default=0, db_default=0)
+    total_spent = models.DecimalField(max_digits=14, decimal_places=2, default=0, db_default=0)
     first_order_at = models.DateTimeField(null=True, blank=True)
     last_order_at = models.DateTimeField(null=True, blank=True)
     companies: models.ManyToManyField[Company, CompanyContact] = models.ManyToManyField(

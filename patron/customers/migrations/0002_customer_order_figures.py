@@ -23,11 +23,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customer',
             name='order_count',
-            field=models.PositiveIntegerField(default=0),
+            field=models.PositiveIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
             model_name='customer',
             name='total_spent',
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=14),
+            field=models.DecimalField(db_default=0, decimal_places=2, default=0, max_digits=14),
         ),
     ]
