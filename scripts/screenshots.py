@@ -104,7 +104,7 @@ def main() -> None:
             raise SystemExit(f"no password in createadmin's output: {created!r}")
         patron(["demo-data", "--customers", str(arguments.customers)], environment)
         port = free_port()
-        server = subprocess.Popen(  # noqa: S603 - our own console script
+        server = subprocess.Popen(
             [str(BIN / "patron"), "serve", "--port", str(port)],
             env=environment,
             stdout=subprocess.DEVNULL,
