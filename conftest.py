@@ -20,7 +20,7 @@ def web_source(db: None, system_actor: Actor) -> CreatedSecret:
 
 
 @pytest.fixture
-def make_api_key(db: None, system_actor: Actor):  # type: ignore[no-untyped-def]
+def make_api_key(db: None, system_actor: Actor):
     def make(*scopes: str, name: str = "test key") -> CreatedSecret:
         return api_key_create(name=name, scopes=list(scopes), actor=system_actor)
 
@@ -28,7 +28,7 @@ def make_api_key(db: None, system_actor: Actor):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def make_staff(db: None):  # type: ignore[no-untyped-def]
+def make_staff(db: None):
     """make_staff("support") → a staff user with that role (username "<role>-user" by default)."""
     from patron.accounts.models import User
 
@@ -50,10 +50,10 @@ STAFF_PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 - a test fixtur
 
 
 @pytest.fixture
-def signed_in(client, make_staff):  # type: ignore[no-untyped-def]
+def signed_in(client, make_staff):
     """signed_in("viewer") → the test client, signed in as a new user with that role."""
 
-    def sign_in(role: str):  # type: ignore[no-untyped-def]
+    def sign_in(role: str):
         client.force_login(make_staff(role))
         return client
 
@@ -61,7 +61,7 @@ def signed_in(client, make_staff):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def assert_page_roles(client, make_staff):  # type: ignore[no-untyped-def]
+def assert_page_roles(client, make_staff):
     """The role matrix of one page: anonymous → sign-in, each role → 200 if allowed else 403.
 
     assert_page_roles("/customers/", allowed={"admin", "marketer"}) ; method "post" with data
@@ -69,7 +69,7 @@ def assert_page_roles(client, make_staff):  # type: ignore[no-untyped-def]
     """
     from patron.accounts.models import AuditEntry, Role
 
-    def check(url: str, *, allowed: set[str], method: str = "get", data: dict | None = None):  # type: ignore[no-untyped-def]
+    def check(url: str, *, allowed: set[str], method: str = "get", data: dict | None = None):
         send = getattr(client, method)
         client.logout()
         anonymous = send(url, data or {})

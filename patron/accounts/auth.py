@@ -1,4 +1,4 @@
-"""Bearer authentication of REST API keys with a scope check on every request."""
+"""Authentication of REST API keys and staff sessions, with a scope check on every request."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from patron.accounts.models import Scope
 from patron.accounts.permissions import role_scopes
+from patron.accounts.services.audit import audit_record
 from patron.accounts.services.keys import actor_for_api_key, actor_for_user, api_key_authenticate
 from patron.core.actors import Actor
 from patron.core.errors import PermissionDenied
@@ -67,7 +68,20 @@ class StaffSessionAuth(SessionAuth):
         user = request.user
         scope = self.scopes.scope_for(request.method or "GET")
         if scope is None:
+            self._refuse(request, "none")
             raise PermissionDenied("no one may change this resource through the API")
         if scope not in role_scopes(getattr(user, "role", "")):
+            self._refuse(request, str(scope))
             raise PermissionDenied(f"your role does not include {scope}")
         return actor_for_user(user)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _refuse(request: HttpRequest, scope: str) -> None:
+        # The same audit a refused page leaves, so the audit log shows every denial in one place.
+        audit_record(
+            actor=actor_for_user(request.user),  # type: ignore[arg-type]
+            action="permission.denied",
+            subject_type="api",
+            subject_id=request.path[:64],
+            changes={"scope": scope, "method": request.method},
+        )

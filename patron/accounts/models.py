@@ -101,6 +101,8 @@ class AuditEntry(models.Model):
         indexes = [
             models.Index(fields=["customer_id", "created_at"], name="audit_customer_time"),
             models.Index(fields=["subject_type", "subject_id"], name="audit_subject"),
+            # The audit log page filters by action ("login.", "customer.merged") newest first.
+            models.Index(fields=["action", "created_at"], name="audit_action_time"),
         ]
 
     def __str__(self) -> str:

@@ -106,3 +106,47 @@ def role_scopes(role: str) -> frozenset[Scope]:
         for permission in role_permissions(role)
         for scope in _SCOPES_BY_PERMISSION.get(permission, ())
     )
+
+
+def roles_markdown() -> str:
+    """docs/roles.md: the matrix above as people read it (tests/test_roles.py keeps them equal)."""
+    roles = list(Role)
+    lines = [
+        "# Roles and permissions",
+        "",
+        "Each staff user has one role. A page or an API call the role does not allow answers",
+        "403 and leaves a `permission.denied` entry in the audit log.",
+        "",
+        "This page is generated from `ROLE_PERMISSIONS` in `patron/accounts/permissions.py`;",
+        "a test fails when they differ. After changing the matrix, regenerate it with:",
+        "",
+        "```",
+        ".venv/bin/python manage.py shell --no-imports -c "
+        '"from patron.accounts.permissions import roles_markdown; '
+        "print(roles_markdown(), end='')\" > docs/roles.md",
+        "```",
+        "",
+        "## What each role may do",
+        "",
+        "| permission | " + " | ".join(role.label for role in roles) + " |",
+        "| --- | " + " | ".join(":---:" for _ in roles) + " |",
+    ]
+    for permission in Permission:
+        marks = " | ".join("✓" if permission in ROLE_PERMISSIONS[role] else "" for role in roles)
+        lines.append(f"| {permission.label} (`{permission.value}`) | {marks} |")
+    lines += [
+        "",
+        "## API scopes of a signed-in session",
+        "",
+        "A staff member calling `/api` from the workspace (session cookie and CSRF token, no API",
+        "key) carries the scopes their role's permissions grant; an API key carries the scopes",
+        "chosen when it was created.",
+        "",
+        "| role | scopes |",
+        "| --- | --- |",
+    ]
+    for role in roles:
+        scopes = sorted(role_scopes(role))
+        listed = ", ".join(f"`{scope}`" for scope in scopes) if scopes else "none"
+        lines.append(f"| {role.label} | {listed} |")
+    return "\n".join(lines) + "\n"

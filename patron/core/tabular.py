@@ -492,7 +492,11 @@ def _batches(groups: Iterable[tuple[Record, ...]]) -> Iterator[list[tuple[Record
         yield batch
 
 
-def _neutralised(cell: str) -> str:
+def neutralised(cell: str) -> str:
+    """The cell as a spreadsheet shows it as text: a leading formula character is escaped.
+
+    For every CSV Patron writes for people to open (import reports, list exports).
+    """
     return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
 
 
@@ -516,7 +520,7 @@ class _ProblemLog:
             if len(self.first) < SCREEN_PROBLEM_LIMIT:
                 self.first.append(problem)
             self._writer.writerow(
-                [problem.row, _neutralised(problem.column), _neutralised(problem.reason)]
+                [problem.row, neutralised(problem.column), neutralised(problem.reason)]
             )
 
     def finish(self, report_path: Path) -> Path | None:

@@ -92,7 +92,34 @@ class Customer(TimestampedModel):
             models.Index(fields=["email"], name="customers_customer_email"),
             models.Index(fields=["phone"], name="customers_customer_phone"),
             models.Index(fields=["last_seen_at"], name="customers_customer_last_seen"),
-            models.Index(Lower("last_name"), Lower("first_name"), name="customers_customer_name"),
+            # The customer list's sorts: each ends with id, the keyset cursor's tie-breaker. The
+            # name index also serves the search by a prefix of the last name, the next one a
+            # prefix of the first name.
+            models.Index(
+                Lower("last_name"), Lower("first_name"), "id", name="customers_customer_name_id"
+            ),
+            models.Index(Lower("first_name"), name="customers_customer_first_name"),
+            models.Index(fields=["last_order_at", "id"], name="customers_customer_last_order"),
+            models.Index(fields=["first_order_at", "id"], name="customers_customer_first_order"),
+            models.Index(fields=["total_spent", "id"], name="customers_customer_spent"),
+            models.Index(fields=["order_count", "id"], name="customers_customer_order_count"),
+            models.Index(fields=["created_at", "id"], name="customers_customer_created"),
+            # A stage goes with the figures (at-risk customers are the ones whose last order
+            # is old), so a stage filter sorted by a figure walks its own index from the
+            # stage's start rather than the whole figure index. Counting per stage reads the
+            # first of them.
+            models.Index(
+                fields=["lifecycle_stage", "last_order_at", "id"], name="customers_customer_stage"
+            ),
+            models.Index(
+                fields=["lifecycle_stage", "total_spent", "id"],
+                name="customers_customer_stage_sum",
+            ),
+            models.Index(
+                fields=["lifecycle_stage", "order_count", "id"],
+                name="customers_customer_stage_count",
+            ),
+            models.Index(fields=["country", "id"], name="customers_customer_country"),
         ]
 
     def __str__(self) -> str:

@@ -35,6 +35,8 @@ from patron.demo.load import (
 )
 from patron.events.models import Event
 from patron.orders.models import Cart, CartLine, Order, OrderLine, Refund
+from patron.orders.services.figures import customer_order_figures_refresh
+from patron.orders.services.rollups import rollups_refresh
 from patron.privacy.models import ConsentRecord
 
 # Customers generated and written per transaction. 5,000 customers make about 50,000 orders and
@@ -161,6 +163,10 @@ def demo_data_load(
         if is_bulk:
             indexes_restore()
     sequences_reset(ALL_MODELS)
+    # Once for the whole load, after the indexes are back: the generator writes raw order rows.
+    with transaction.atomic():
+        customer_order_figures_refresh()
+    rollups_refresh(full=True)  # the dashboard's figures, rebuilt from the orders just written
     audit_record(
         actor=actor,
         action="demo_data.loaded",

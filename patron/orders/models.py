@@ -74,6 +74,12 @@ class Order(TimestampedModel):
         indexes = [
             models.Index(fields=["customer", "placed_at"], name="orders_order_customer_time"),
             models.Index(fields=["placed_at"], name="orders_order_placed_at"),
+            # How the dashboard rollups' refresh finds the orders changed since it last ran.
+            models.Index(fields=["updated_at"], name="orders_order_updated_at"),
+            # The orders page sorts by total and filters by status (cancelled, refunded: few
+            # rows, which a placed_at walk would find only by reading the whole table).
+            models.Index(fields=["total", "id"], name="orders_order_total"),
+            models.Index(fields=["status", "placed_at"], name="orders_order_status_time"),
         ]
 
     def __str__(self) -> str:
@@ -180,3 +186,105 @@ class CartLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
+
+
+# Dashboard rollups: derived from the orders above by patron.orders.services.rollups, never
+# written anywhere else, and recomputable from the facts at any time (rollups_refresh(full=True)).
+# An order "counts" unless it is cancelled, as for the customers' order figures.
+
+
+class SalesDay(models.Model):
+    """One UTC day of counted orders: what the dashboard's figures and time series add up."""
+
+    day = models.DateField(primary_key=True)
+    orders = models.PositiveIntegerField()
+    # Net of refunds, in the shop currency only (see RollupState.currency); revenue_orders is
+    # how many orders that revenue comes from, the average order value's denominator.
+    revenue = money()
+    revenue_orders = models.PositiveIntegerField()
+    # Customers whose first counted order was placed this day, and how many of them have
+    # placed another counted order since (as of the refresh).
+    new_customers = models.PositiveIntegerField()
+    new_customers_returned = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"Sales of {self.day}"
+
+
+class ProductSalesDay(models.Model):
+    """Units and line revenue of one product on one UTC day, over counted orders."""
+
+    day = models.DateField()
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    units = models.PositiveIntegerField()
+    revenue = money()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "product"], name="orders_productsalesday_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"Sales of product {self.product_id} on {self.day}"
+
+
+class ProductSalesMonth(models.Model):
+    """ProductSalesDay added up by calendar month, so a long range reads months, not days."""
+
+    month = models.DateField()
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    units = models.PositiveIntegerField()
+    revenue = money()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "product"], name="orders_productsalesmonth_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Sales of product {self.product_id} in {self.month:%Y-%m}"
+
+
+class CohortMonth(models.Model):
+    """How many customers first ordered in cohort_month and ordered (again) in activity_month."""
+
+    cohort_month = models.DateField()
+    activity_month = models.DateField()
+    customers = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort_month", "activity_month"], name="orders_cohortmonth_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["activity_month"], name="orders_cohortmonth_activity")]
+
+    def __str__(self) -> str:
+        return f"Cohort {self.cohort_month:%Y-%m} active in {self.activity_month:%Y-%m}"
+
+
+class StageCount(models.Model):
+    """Customers per lifecycle stage at the last refresh (a snapshot: counting live is a scan)."""
+
+    stage = models.CharField(max_length=16, primary_key=True)
+    customers = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.customers} {self.stage}"
+
+
+class RollupState(models.Model):
+    """The single row saying how fresh the rollups are and where the next refresh starts."""
+
+    refreshed_at = models.DateTimeField()
+    # Orders updated at or after this instant are looked at again by the next refresh.
+    changes_since = models.DateTimeField()
+    currency = models.CharField(max_length=3, blank=True, default="")
+    first_day = models.DateField(null=True, blank=True)
+    last_day = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Rollups as of {self.refreshed_at:%Y-%m-%d %H:%M}"

@@ -1,4 +1,4 @@
-"""Django app config for web."""
+"""Django app config for web: registers the customer page's built-in panels and timeline."""
 
 from django.apps import AppConfig
 
@@ -6,3 +6,10 @@ from django.apps import AppConfig
 class WebConfig(AppConfig):
     name = "patron.web"
     label = "web"
+
+    def ready(self) -> None:
+        from patron.web.timeline import built_in_sources_register
+        from patron.web.views.customer_page import built_in_panels_register
+
+        built_in_panels_register()
+        built_in_sources_register()

@@ -24,19 +24,32 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {"navigation": (), "can": {}}
     allowed = role_permissions(getattr(user, "role", ""))
-    sections = []
-    for section in NAVIGATION:
-        links = []
-        for entry in section.entries:
-            if entry.permission not in allowed:
-                continue
-            url = reverse(entry.url_name)
-            is_current = request.path == url or (url != "/" and request.path.startswith(url))
-            links.append(MenuLink(entry.label, url, is_current))
-        if links:
-            sections.append((section.title, links))
+    visible = [
+        (
+            section.title,
+            [
+                (entry.label, reverse(entry.url_name))
+                for entry in section.entries
+                if entry.permission in allowed
+            ],
+        )
+        for section in NAVIGATION
+    ]
+    # The longest menu URL the path starts with is the current page: /customers/duplicates/
+    # lights up Duplicates, not Customers as well.
+    matches = [url for _, links in visible for _, url in links if _is_within(request.path, url)]
+    current = max(matches, key=len, default=None)
+    sections = [
+        (title, [MenuLink(label, url, url == current) for label, url in links])
+        for title, links in visible
+        if links
+    ]
     # {% if can.CUSTOMERS_EDIT %} hides a button the role could not use anyway.
     return {
         "navigation": sections,
         "can": {permission.name: permission in allowed for permission in Permission},
     }
+
+
+def _is_within(path: str, url: str) -> bool:
+    return path == url or (url != "/" and path.startswith(url))

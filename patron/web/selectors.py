@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
+
+from patron.accounts.models import User
 from patron.catalog import selectors as catalog_selectors
 from patron.customers import selectors as customer_selectors
 from patron.events import selectors as event_selectors
 from patron.orders import selectors as order_selectors
+from patron.web.models import SavedView
 
 
 @dataclass(frozen=True)
@@ -35,4 +40,14 @@ def installation_stats() -> InstallationStats:
         order_lines=order_selectors.order_line_count(),
         products=catalog_selectors.product_count(),
         ingestion_warnings=event_selectors.ingestion_warning_count(),
+    )
+
+
+def saved_view_list(*, owner: User, list_name: str) -> QuerySet[SavedView]:
+    """The owner's own views of a list and those teammates shared, by name."""
+    return (
+        SavedView.objects.filter(list_name=list_name)
+        .filter(Q(owner=owner) | Q(is_shared=True))
+        .select_related("owner")
+        .order_by(Lower("name"), "pk")
     )

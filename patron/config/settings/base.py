@@ -132,6 +132,14 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
 
+# A working day and a bit: staff sign in each morning; a forgotten session expires overnight.
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Reset and invitation links share Django's token; a day lets an invitee open it tomorrow
+# while a leaked link goes stale soon. The token also dies once the password is set.
+PASSWORD_RESET_TIMEOUT = 24 * 60 * 60
+
 # Ingestion bodies are read by the /v1 handlers themselves with their own 5 MiB caps.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 

@@ -7,6 +7,7 @@ CUSTOMER_MERGED hook, so this module never reaches into a higher app.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -193,3 +194,11 @@ def _merge_profile(source: Customer, target: Customer) -> dict[str, Any]:
     target.first_seen_at = min(seen_first) if seen_first else None
     target.last_seen_at = max(seen_last) if seen_last else None
     return filled
+
+
+def customer_merge_fills(*, source: Customer, target: Customer) -> dict[str, Any]:
+    """The profile fields customer_merge would fill on target from source, saving nothing.
+
+    Runs the merge's own rule on copies, so a preview can never drift from what a merge does.
+    """
+    return _merge_profile(copy.copy(source), copy.copy(target))

@@ -24,6 +24,7 @@ from patron.core.errors import Conflict, ProblemList, ValidationFailed
 from patron.customers.models import Customer
 from patron.customers.validation import clean_datetime
 from patron.orders.models import ZERO, Order, OrderLine, OrderStatus, Refund
+from patron.orders.services.figures import customer_order_figures_refresh
 
 MAXIMUM_LINES = 500  # a larger order is almost certainly a broken export, not a basket
 MAXIMUM_QUANTITY = 1_000_000
@@ -267,6 +268,7 @@ def order_record(
                 },
                 at=order.placed_at,
             )
+            customer_order_figures_refresh([customer.pk])
             return created, True
         if existing.refunded_total > order.total:
             raise ValidationFailed("total is below what was already refunded", field="total")
@@ -275,6 +277,7 @@ def order_record(
             for name, value in values.items()
             if getattr(existing, name) != value
         }
+        previous_customer_id = existing.customer_id
         if existing.customer_id != customer.pk:
             changes["customer_id"] = [existing.customer_id, customer.pk]
         new_lines = _line_rows(existing, order.lines)
@@ -296,6 +299,7 @@ def order_record(
             customer_id=existing.customer_id,
             changes=changes,
         )
+        customer_order_figures_refresh({previous_customer_id, existing.customer_id})
         return existing, True
 
 
@@ -347,6 +351,7 @@ def order_refund(
             changes={"amount": str(amount), "refunded_total": str(locked.refunded_total)},
             at=refunded_at,
         )
+        customer_order_figures_refresh([locked.customer_id])
     order.refunded_total, order.status = locked.refunded_total, locked.status
     return refund, True
 
@@ -370,5 +375,6 @@ def order_cancel(*, order: Order, cancelled_at: datetime, actor: Actor) -> bool:
             changes={"status": [before, OrderStatus.CANCELLED]},
             at=cancelled_at,
         )
+        customer_order_figures_refresh([locked.customer_id])
     order.status, order.cancelled_at = locked.status, locked.cancelled_at
     return True

@@ -7,28 +7,19 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from patron.catalog.importers import ProductImporter
 from patron.core.actors import Actor
 from patron.core.errors import PatronError
 from patron.core.progress import progress_bar
-from patron.core.tabular import Importer, ImportOutcome, table_import
-from patron.customers.importers import CustomerImporter
-from patron.orders.importers import OrderImporter
+from patron.core.tabular import ImportOutcome, table_import
+from patron.events.models import ImportKind
+from patron.events.services.imports import importer_for
 
-KINDS = ("customers", "products", "orders")
+KINDS = tuple(ImportKind.values)
 
 
 def _rows(count: int, adjective: str = "") -> str:
     words = f"{adjective} row" if adjective else "row"
     return f"{count:,} {words}{'' if count == 1 else 's'}"
-
-
-def _importer(kind: str, *, source_name: str, actor: Actor) -> Importer[Any]:
-    if kind == "customers":
-        return CustomerImporter(actor=actor)
-    if kind == "products":
-        return ProductImporter()
-    return OrderImporter(source_name=source_name, actor=actor)
 
 
 class Command(BaseCommand):
@@ -50,7 +41,7 @@ class Command(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"{path} is not a file")
-        importer = _importer(
+        importer = importer_for(
             options["kind"], source_name=options["source"], actor=Actor.system("import")
         )
         is_shown = options["verbosity"] > 0
