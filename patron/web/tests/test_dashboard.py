@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from patron.accounts.models import Role, Source
 from patron.core.actors import Actor
+from patron.customers.services.merge import customer_merge
 from patron.customers.services.profile import customer_create
 from patron.orders import reports
 from patron.orders.models import (
@@ -270,6 +271,27 @@ def test_incremental_refresh_recomputes_only_what_changed_and_matches_a_rebuild(
     assert result.is_full is False
     assert result.changed_orders == 4
     assert SalesDay.objects.get(day=months_ago(5)).new_customers == untouched_day.new_customers + 1
+    incremental = tables()
+    for start, end in RANGES:
+        assert rollup_figures(start, end) == direct(start, end), (start, end)
+    assert rollup_cohorts() == direct_cohorts()
+    rollups_refresh(full=True)
+    assert tables() == incremental
+
+
+def test_incremental_refresh_after_a_merge_matches_a_rebuild(shop, history, system_actor):
+    rollups_refresh()
+    RollupState.objects.update(changes_since=timezone.now())
+
+    ben_orders = Order.objects.filter(customer=history["ben"]).count()
+
+    # Ben's orders move to Ana: Ben's cohort loses him and his orders become Ana's repeats.
+    customer_merge(source=history["ben"], target=history["ana"], actor=system_actor)
+    result = rollups_refresh()
+
+    assert result.is_full is False
+    assert ben_orders > 0
+    assert result.changed_orders == ben_orders
     incremental = tables()
     for start, end in RANGES:
         assert rollup_figures(start, end) == direct(start, end), (start, end)
