@@ -126,7 +126,7 @@ def main() -> None:
                     page.wait_for_load_state("networkidle")
                     target = arguments.output / f"{name}.png"
                     page.screenshot(path=str(target), full_page=False)
-                    print(f"{target.relative_to(ROOT)}  ←  {page.url.removeprefix(url[:-1])}")
+                    print(f"{target}  ←  {page.url.removeprefix(url[:-1])}")
                 browser.close()
         finally:
             server.terminate()
