@@ -54,6 +54,12 @@ def prepare(data_directory: Path, customers: int) -> None:
     environment.pop("PATRON_DATABASE_URL", None)
     has_database = (data_directory / "patron.sqlite3").exists()
     subprocess.run([str(BIN / "patron"), "migrate"], env=environment, check=True)
+    # The pages link the stylesheet through the manifest, as `patron serve` does.
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--no-input", "-v0"],
+        env=environment,
+        check=True,
+    )
     if not has_database:
         print(f"making a {customers:,}-customer demo shop in {data_directory} …", flush=True)
         subprocess.run(

@@ -119,7 +119,11 @@ class Customer(TimestampedModel):
                 fields=["lifecycle_stage", "order_count", "id"],
                 name="customers_customer_stage_count",
             ),
-            models.Index(fields=["country", "id"], name="customers_customer_country"),
+            # Country with stage: "at risk in Germany" is counted from the index alone, where
+            # (country, id) read every German customer's row to check the stage.
+            models.Index(
+                fields=["country", "lifecycle_stage", "id"], name="customers_customer_country"
+            ),
         ]
 
     def __str__(self) -> str:
