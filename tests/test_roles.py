@@ -116,3 +116,44 @@ def test_docs_roles_md_is_the_matrix_the_code_enforces():
     assert committed == roles_markdown(), (
         "docs/roles.md is stale; regenerate it with the command at its top"
     )
+
+
+def _api_operations() -> list[tuple[str, str, str]]:
+    """(method, concrete path, scope) of every REST operation, ids filled with 1."""
+    import json
+    import re
+
+    from patron.config.api import openapi_document
+
+    found = []
+    for path, operations in json.loads(openapi_document())["paths"].items():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            [scope] = operation["security"][0]["ApiKeyAuth"]
+            found.append((method, re.sub(r"\{[^}]+\}", "1", path), scope))
+    return found
+
+
+@pytest.mark.django_db
+def test_every_api_operation_checks_the_signed_in_role(client, make_staff):
+    """Anonymous → 401; a role whose permissions lack the scope → 403 and nothing runs; a role
+    with it gets past authentication (200, 201, 400 or 404 for the made-up id and empty body)."""
+    from patron.accounts.permissions import role_scopes
+
+    operations = _api_operations()
+    assert len(operations) > 20
+    for method, path, _scope in operations:
+        answer = getattr(client, method)(path, data={}, content_type="application/json")
+        assert answer.status_code == 401, (method, path, answer.status_code)
+    for role in Role.values:
+        client.force_login(make_staff(role))
+        allowed = role_scopes(role)
+        for method, path, scope in operations:
+            answer = getattr(client, method)(path, data={}, content_type="application/json")
+            if scope in allowed:
+                assert answer.status_code not in (401, 403), (role, method, path)
+            else:
+                assert answer.status_code == 403, (role, method, path, answer.status_code)
+                assert answer.json()["code"] == "forbidden"
+        client.logout()
