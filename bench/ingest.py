@@ -193,6 +193,7 @@ INDEXES = (
     "CREATE INDEX {table}_name_time ON {table} (type, name, timestamp)",
     "CREATE INDEX {table}_anonymous ON {table} (anonymous_id)",
     "CREATE INDEX {table}_received ON {table} (received_at)",
+    "CREATE INDEX {table}_source_received ON {table} (source_id, received_at)",
 )
 
 
