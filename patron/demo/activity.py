@@ -452,6 +452,10 @@ def events_assemble(
     properties = [properties_all[i] for i in order.tolist()]
     event_ids = ids.take(Event, customer.size)
     contexts = np.array(static.contexts, dtype=object)
+    # Only guests carry an anonymous id; a chunk without any writes the constant.
+    anonymous_ids: list[str] | str = ""
+    if (people.anonymous_ids != "").any():
+        anonymous_ids = people.anonymous_ids[customer].tolist()
     # Clients send within seconds; the clocks here agree, so timestamp = original timestamp.
     sent = seconds + rng.integers(0, 4, customer.size)
     rows = Rows(
@@ -465,7 +469,7 @@ def events_assemble(
             "name": names.tolist(),
             "customer": people.ids[customer],
             "user_id": people.user_ids[customer].tolist(),
-            "anonymous_id": "",
+            "anonymous_id": anonymous_ids,
             "properties": properties,
             "context": contexts[people.market[customer]].tolist(),
             "original_timestamp": seconds,

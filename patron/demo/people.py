@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+import uuid
 from dataclasses import dataclass
 
 import numpy as np
+from rapidfuzz import fuzz
 
 from patron.core.actors import ActorKind
+from patron.customers.duplicates import NAME_SCORE_THRESHOLD
 from patron.customers.models import (
     Customer,
     Identity,
@@ -30,6 +35,15 @@ SMS_SHARE_OF_PHONES = 0.35
 PHONE_SHARE = 0.4
 BIRTHDAY_SHARE = 0.85
 ANNIVERSARY_SHARE = 0.08
+# Second records of one person, as real shops have them: a guest checkout under another email
+# (sharing the phone), or a second sign-up with the same email name at another provider. Both
+# are shapes the Duplicates page finds (patron.customers.duplicates).
+TWIN_SHARE = 0.01
+TWIN_BY_PHONE_SHARE = 0.5
+TWIN_NAME_VARIANT_SHARE = 0.4
+# Every tenth twin signed up twice and has a user id of its own, so a merge asks a person to
+# confirm it; the others checked out as guests, known by an anonymous id.
+TWIN_ACCOUNT_EVERY = 10
 
 
 # Opaque but unique user ids: multiplying by a number coprime with 10 is a bijection modulo a
@@ -52,7 +66,18 @@ class People:
     email_granted: np.ndarray  # epoch seconds or NULL_TIME
     email_withdrawn: np.ndarray  # epoch seconds or NULL_TIME
     engagement: np.ndarray  # chance to open a newsletter
-    user_ids: np.ndarray  # object array of str
+    user_ids: np.ndarray  # object array of str; "" for a guest
+    anonymous_ids: np.ndarray  # object array of str; "" except for guests
+
+
+@dataclass(frozen=True)
+class Twins:
+    """Second records of customers in the chunk (indexes within the chunk)."""
+
+    twin: np.ndarray  # ascending
+    original: np.ndarray  # the customer each twin is a second record of
+    by_phone: np.ndarray  # shares the phone; otherwise shares the email local part
+    has_account: np.ndarray  # signed up twice (own user id) rather than checked out as a guest
 
 
 def people_generate(
@@ -92,10 +117,18 @@ def people_generate(
         shop.MARKETS[k].cities[draw % len(shop.MARKETS[k].cities)]
         for k, draw in zip(market.tolist(), city_draw, strict=True)
     ]
+    twins = _twins_choose(rng, purchases, phones)
+    _twins_plant(rng, twins, customer_ids, market, first_names, last_names, emails, phones, cities)
     user_ids = np.array(
         [f"u{(i * _USER_ID_MULTIPLIER) % _USER_ID_SPACE:09d}" for i in customer_ids.tolist()],
         dtype=object,
     )
+    guests = twins.twin[~twins.has_account]
+    user_ids[guests] = ""
+    anonymous_ids = np.full(count, "", dtype=object)
+    anonymous_ids[guests] = [
+        str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in range(guests.size)
+    ]
     consents, is_tracked, email_granted, email_withdrawn = _consents(
         rng, customer_ids, first_seen, phones, now_seconds, ids
     )
@@ -110,6 +143,7 @@ def people_generate(
         email_withdrawn=email_withdrawn,
         engagement=rng.beta(1.2, 2.5, count),
         user_ids=user_ids,
+        anonymous_ids=anonymous_ids,
     )
 
     market_locale = np.array([m.locale for m in shop.MARKETS], dtype=object)
@@ -135,7 +169,12 @@ def people_generate(
             "updated_at": now_seconds,
         },
     )
-    identities = _identities(customer_ids, emails, user_ids, phones, now_seconds, ids)
+    # A twin's phone is its original's, and a phone identity points at one customer.
+    phone_owner = phones != None  # noqa: E711 - object array
+    phone_owner[twins.twin] = False
+    identities = _identities(
+        customer_ids, emails, user_ids, anonymous_ids, phones, phone_owner, now_seconds, ids
+    )
     milestones = _milestones(rng, customer_ids, now_seconds, ids)
     return [customers, identities, milestones, consents], people
 
@@ -249,24 +288,31 @@ def _identities(
     customer_ids: np.ndarray,
     emails: np.ndarray,
     user_ids: np.ndarray,
+    anonymous_ids: np.ndarray,
     phones: np.ndarray,
+    has_phone: np.ndarray,
     now_seconds: int,
     ids: IdAllocator,
 ) -> Rows:
-    """Email, user id and shop customer number for everyone; phone for those who gave one."""
+    """Email and shop customer number for everyone; user id for account holders, anonymous id
+    for guests; phone where `has_phone`."""
     count = customer_ids.size
-    has_phone = phones != None  # noqa: E711 - object array
-    customer = np.concatenate([customer_ids, customer_ids, customer_ids, customer_ids[has_phone]])
-    kind = np.concatenate(
-        [
-            np.full(count, IdentityKind.EMAIL.value, object),
-            np.full(count, IdentityKind.USER_ID.value, object),
-            np.full(count, IdentityKind.EXTERNAL_ID.value, object),
-            np.full(int(has_phone.sum()), IdentityKind.PHONE.value, object),
-        ]
+    has_user_id = user_ids != ""
+    has_anonymous_id = anonymous_ids != ""
+    parts = (
+        (np.ones(count, dtype=bool), IdentityKind.EMAIL, emails),
+        (has_user_id, IdentityKind.USER_ID, user_ids),
+        (has_anonymous_id, IdentityKind.ANONYMOUS_ID, anonymous_ids),
+        (
+            np.ones(count, dtype=bool),
+            IdentityKind.EXTERNAL_ID,
+            np.array([f"C{i + 100_000}" for i in customer_ids.tolist()], dtype=object),
+        ),
+        (has_phone, IdentityKind.PHONE, phones),
     )
-    shop_numbers = np.array([f"C{i + 100_000}" for i in customer_ids.tolist()], dtype=object)
-    value = np.concatenate([emails, user_ids, shop_numbers, phones[has_phone]])
+    customer = np.concatenate([customer_ids[mask] for mask, _, _ in parts])
+    kind = np.concatenate([np.full(int(mask.sum()), kind.value, object) for mask, kind, _ in parts])
+    value = np.concatenate([values[mask] for mask, _, values in parts])
     order = np.argsort(customer, kind="stable")
     return Rows(
         Identity,
@@ -339,3 +385,119 @@ def _phones(rng: np.random.Generator, market: np.ndarray, customer_ids: np.ndarr
             for value in values.tolist()
         ]
     return phones
+
+
+def _twins_choose(rng: np.random.Generator, purchases: Purchases, phones: np.ndarray) -> Twins:
+    """About TWIN_SHARE of the chunk become second records of other customers in it.
+
+    Twins are drawn among customers with at most one order (a guest checkout, or a sign-up
+    that never bought); originals are distinct, never twins, and have a phone when shared.
+    """
+    count = phones.size
+    orders = np.bincount(purchases.order_customer, minlength=count)
+    candidates = np.flatnonzero(orders <= 1)
+    wanted = min(round(count * TWIN_SHARE), candidates.size, count // 3)
+    if wanted == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Twins(empty, empty, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool))
+    twin = np.sort(rng.choice(candidates, wanted, replace=False))
+    free = np.ones(count, dtype=bool)
+    free[twin] = False
+    with_phone = np.flatnonzero(free & (phones != None))  # noqa: E711 - object array
+    by_phone = rng.random(wanted) < TWIN_BY_PHONE_SHARE
+    by_phone &= np.cumsum(by_phone) <= with_phone.size
+    original = np.empty(wanted, dtype=np.int64)
+    original[by_phone] = rng.choice(with_phone, int(by_phone.sum()), replace=False)
+    free[original[by_phone]] = False
+    original[~by_phone] = rng.choice(np.flatnonzero(free), int((~by_phone).sum()), replace=False)
+    has_account = np.arange(wanted) % TWIN_ACCOUNT_EVERY == 0
+    return Twins(twin=twin, original=original, by_phone=by_phone, has_account=has_account)
+
+
+def _twins_plant(
+    rng: np.random.Generator,
+    twins: Twins,
+    customer_ids: np.ndarray,
+    market: np.ndarray,
+    first_names: np.ndarray,
+    last_names: np.ndarray,
+    emails: np.ndarray,
+    phones: np.ndarray,
+    cities: list[str],
+) -> None:
+    """Give each twin its original's market, city and name (sometimes slightly misspelt).
+
+    By phone: the same phone with a work address or a typo in the email. Otherwise: the same
+    email local part at another provider or with a +tag, and no phone. In place.
+    """
+    count = twins.twin.size
+    variant = rng.random(count) < TWIN_NAME_VARIANT_SHARE
+    email_style = rng.random(count)
+    position = rng.integers(0, 1 << 20, count).tolist()
+    market[twins.twin] = market[twins.original]
+    for k, (t, o) in enumerate(zip(twins.twin.tolist(), twins.original.tolist(), strict=True)):
+        first, last = str(first_names[o]), str(last_names[o])
+        if variant[k]:
+            first, last = _name_variant(first, last)
+        first_names[t], last_names[t] = first, last
+        cities[t] = cities[o]
+        local, domain = str(emails[o]).split("@")
+        if twins.by_phone[k]:
+            phones[t] = phones[o]
+            if email_style[k] < 0.5:
+                work = shop.WORK_EMAIL_DOMAINS[position[k] % len(shop.WORK_EMAIL_DOMAINS)]
+                emails[t] = (
+                    f"{shop.ascii_slug(first)}.{shop.ascii_slug(last)}.{customer_ids[t]}@{work}"
+                )
+            else:
+                emails[t] = f"{_typo(local, position[k])}@{domain}"
+        else:
+            phones[t] = None
+            if email_style[k] < 0.3:
+                emails[t] = f"{local}+shop@{domain}"
+            else:
+                others = [other for other in shop.EMAIL_DOMAINS if other != domain]
+                emails[t] = f"{local}@{others[position[k] % len(others)]}"
+
+
+def _name_variant(first: str, last: str) -> tuple[str, str]:
+    """A slip the duplicate finder still scores as the same name: no accents ("Lea"), a doubled
+    letter typed once ("Ana"), or two letters swapped ("Andreson").
+
+    Falls back to the name itself when every slip would score below its threshold.
+    """
+    # The finder compares names within blocks of the last name's first letters: keep those.
+    block = len(last) // 2 if len(last) > 6 else 3
+    plain_last = _without_accents(last)
+    tries = [
+        (
+            _without_accents(first),
+            plain_last if plain_last[:3].lower() == last[:3].lower() else last,
+        ),
+        (re.sub(r"(\w)\1", r"\1", first, count=1), last),
+    ]
+    pair = last[block : block + 2]
+    if len(pair) == 2 and pair.isalpha() and pair.islower():
+        tries.append((first, last[:block] + pair[::-1] + last[block + 2 :]))
+    original = f"{first} {last}".lower()
+    for new_first, new_last in tries:
+        name = f"{new_first} {new_last}".lower()
+        if name != original and (
+            round(fuzz.token_sort_ratio(original, name)) >= NAME_SCORE_THRESHOLD
+        ):
+            return new_first, new_last
+    return first, last
+
+
+def _without_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
+
+
+def _typo(local: str, position: int) -> str:
+    """The local part with one letter typed twice (anna.mueller.12 -> anna.muelller.12)."""
+    letters = [index for index, character in enumerate(local) if character.isalpha()]
+    at = letters[position % len(letters)]
+    return local[: at + 1] + local[at:]

@@ -14,6 +14,13 @@ WEB_SOURCE_NAME = "Web shop"
 BACK_OFFICE_SOURCE_NAME = "Back office"
 SHOP_URL = "https://shop.example.com"
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")  # reserved for examples (RFC 2606)
+# Employers for the work addresses some customers check out with; .example is reserved too.
+WORK_EMAIL_DOMAINS = (
+    "northwind.example",
+    "contoso.example",
+    "fabrikam.example",
+    "tailspin.example",
+)
 
 
 @dataclass(frozen=True)

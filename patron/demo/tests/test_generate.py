@@ -158,9 +158,12 @@ def test_identities_are_unique_and_point_at_their_customer(chunk: Chunk) -> None
     kinds = Counter(kind for kind, _ in pairs)
 
     assert len(set(pairs)) == len(pairs)
-    assert kinds["email"] == kinds["user_id"] == kinds["external_id"] == CUSTOMERS
+    assert kinds["email"] == kinds["external_id"] == CUSTOMERS
+    # Guests (second records of somebody) have an anonymous id instead of a user id.
+    assert kinds["user_id"] + kinds["anonymous_id"] == CUSTOMERS
+    assert kinds["anonymous_id"] == 9
     phones = [phone for phone in _column(customers, "phone").tolist() if phone]
-    assert kinds["phone"] == len(phones)
+    assert kinds["phone"] == len(set(phones)) < len(phones)
     email_of = dict(
         zip(_column(customers, "id").tolist(), _column(customers, "email").tolist(), strict=True)
     )
@@ -183,7 +186,7 @@ def test_emails_and_phones_are_valid(chunk: Chunk) -> None:
     for email in emails:
         normalised = validate_email(email, check_deliverability=False).normalized
         assert normalised.lower() == email
-        assert email.split("@")[1] in shop.EMAIL_DOMAINS
+        assert email.split("@")[1] in shop.EMAIL_DOMAINS + shop.WORK_EMAIL_DOMAINS
     assert 300 <= len(phones) <= 500
     for phone in phones:
         number = phonenumbers.parse(phone)
@@ -372,3 +375,37 @@ def test_web_tracking_only_follows_an_analytics_consent(chunk: Chunk) -> None:
     assert 0.15 <= len(analytics_since) / CUSTOMERS <= 0.35
     for customer, when in zip(customers, timestamps, strict=True):
         assert analytics_since[customer] <= when
+
+
+def test_about_one_customer_in_a_hundred_is_a_second_record_of_another(chunk: Chunk) -> None:
+    customers = _table(chunk, Customer)
+    orders = _table(chunk, Order)
+    events = _table(chunk, Event)
+    ids = _column(customers, "id").tolist()
+    emails = _column(customers, "email").tolist()
+    last_names = dict(zip(ids, _column(customers, "last_name").tolist(), strict=True))
+    owners: dict[str, list[int]] = {}
+    for customer, phone in zip(ids, _column(customers, "phone").tolist(), strict=True):
+        if phone:
+            owners.setdefault(phone, []).append(customer)
+    # Emails embed the customer id, so a twin's email (bar a work address) names its original.
+    by_email = {
+        frozenset((customer, int(email.split("@")[0].split("+")[0].rsplit(".", 1)[1])))
+        for customer, email in zip(ids, emails, strict=True)
+    }
+    by_email = {pair for pair in by_email if len(pair) == 2}
+    by_phone = {frozenset(group) for group in owners.values() if len(group) > 1}
+    twins = {customer for pair in by_email | by_phone for customer in pair}
+    order_counts = Counter(_column(orders, "customer").tolist())
+    guest_events = _column(events, "anonymous_id") != ""
+
+    assert len(by_email | by_phone) == 10
+    assert {len(group) for group in owners.values()} == {1, 2}
+    assert 3 <= len(by_phone) <= 7
+    # One of each pair has at most one web order (the guest checkout).
+    assert all(min(order_counts[customer] for customer in pair) <= 1 for pair in by_phone)
+    for pair in by_email:
+        first, second = sorted(pair)
+        assert last_names[first][:3].lower() == last_names[second][:3].lower()
+    assert set(_column(events, "customer")[guest_events].tolist()) < twins
+    assert set(_column(events, "user_id")[guest_events].tolist()) == {""}
