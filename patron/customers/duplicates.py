@@ -74,6 +74,21 @@ class DuplicatePair:
     def key(self) -> str:
         return pair_key(self.first.pk, self.second.pk)
 
+    @property
+    def suggested_survivor(self) -> Customer:
+        """The record a merge should keep: the one with more orders, then the one seen first
+        (a guest checkout usually comes after the account), then the older row."""
+
+        def standing(customer: Customer) -> tuple[int, float, int]:
+            seen = customer.first_seen_at.timestamp() if customer.first_seen_at else float("inf")
+            return (-customer.order_count, seen, customer.pk)
+
+        return min((self.first, self.second), key=standing)
+
+    @property
+    def suggested_merged_away(self) -> Customer:
+        return self.second if self.suggested_survivor is self.first else self.first
+
 
 @dataclass(frozen=True)
 class DuplicatePage:

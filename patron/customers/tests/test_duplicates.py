@@ -57,6 +57,34 @@ def test_same_phone_pairs_carry_the_phone_as_reason():
     )
 
 
+@pytest.mark.parametrize(
+    ("older", "newer", "keeps"),
+    [
+        ({"order_count": 0}, {"order_count": 3}, "newer"),  # the one who buys
+        ({"order_count": 2}, {"order_count": 2}, "older"),  # a tie: the older row
+    ],
+)
+def test_a_merge_suggests_keeping_the_record_with_the_history(older, newer, keeps):
+    first = _legacy(first_name="Ana", last_name="Silva", phone="+4915112345678", **older)
+    second = _legacy(first_name="Ana", last_name="Silva", phone="+4915112345678", **newer)
+
+    [pair] = duplicate_page(kind=MatchKind.PHONE).pairs
+
+    survivor = first if keeps == "older" else second
+    assert pair.suggested_survivor == survivor
+    assert pair.suggested_merged_away == (second if survivor == first else first)
+
+
+def test_a_merge_suggests_keeping_the_one_seen_first_when_orders_tie():
+    first = _legacy(phone="+4915112345678", first_seen_at="2026-05-01T00:00:00Z")
+    second = _legacy(phone="+4915112345678", first_seen_at="2024-05-01T00:00:00Z")
+
+    [pair] = duplicate_page(kind=MatchKind.PHONE).pairs
+
+    assert pair.suggested_survivor == second
+    assert pair.suggested_merged_away == first
+
+
 def test_similar_names_need_another_shared_key():
     ana = _person("Ana", "Silva", email="ana.silva@gmail.com", city="Lisbon")
     anna = _person("Anna", "Silva", email="ana.silva+shop@example.com", city="Lisbon")
