@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.contrib import messages
 from django.db.models import Model, QuerySet
@@ -42,6 +42,7 @@ from patron.web.forms.commerce import (
     ProductFilterForm,
     RefundForm,
 )
+from patron.web.pages import render_page
 
 PAGE_SIZE = 50
 RECENT_ORDERS_PAGE_SIZE = 20  # a product page's order list sits under its figures
@@ -62,14 +63,6 @@ STOCK_TONES = {
     "preorder": "accent",
     "discontinued": "bad",
 }
-
-
-def _render(
-    request: HttpRequest, template: str, partial: str, context: dict[str, Any]
-) -> HttpResponse:
-    """The full page, or only the region htmx swaps."""
-    name = f"{template}#{partial}" if getattr(request, "htmx", False) else template
-    return render(request, name, context)
 
 
 def _sorted_page(
@@ -115,7 +108,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         for order in _with_tones(page.items):
             order.item_count = units.get(order.pk, 0)  # type: ignore[attr-defined]
     context = {"form": form, "page": page, "sort": sort, "is_filtered": _is_filtered(form)}
-    return _render(request, "web/commerce/order_list.html", "listing", context)
+    return render_page(request, "web/commerce/order_list.html", "listing", context)
 
 
 @requires(Permission.ORDERS_VIEW)
@@ -212,7 +205,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
         for product in page.items:
             product.stock_tone = STOCK_TONES.get(product.stock_status, "")  # type: ignore[attr-defined]
     context = {"form": form, "page": page, "sort": sort, "is_filtered": _is_filtered(form)}
-    return _render(request, "web/commerce/product_list.html", "listing", context)
+    return render_page(request, "web/commerce/product_list.html", "listing", context)
 
 
 @requires(Permission.CATALOG_VIEW)
@@ -237,7 +230,7 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
         "image_link": _web_link(product.image_url),
         "shop_link": _web_link(product.url),
     }
-    return _render(request, "web/commerce/product_detail.html", "orders", context)
+    return render_page(request, "web/commerce/product_detail.html", "orders", context)
 
 
 @requires(Permission.CATALOG_VIEW)

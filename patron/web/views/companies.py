@@ -21,6 +21,7 @@ from patron.customers.services.companies import company_clean, company_update
 from patron.orders import selectors as order_selectors
 from patron.web.access import requires, staff_actor
 from patron.web.forms.companies import CompanyFilterForm, CompanyForm
+from patron.web.pages import is_htmx
 
 COMPANIES_PER_PAGE = 50
 CONTACTS_SHOWN = 50  # an account page lists people to call, not a whole payroll
@@ -59,7 +60,7 @@ def company_list(request: HttpRequest) -> HttpResponse:
         "is_filtered": any(data.get(name) for name in ("q", "industry", "plan")),
     }
     template = "web/companies/company_list.html"
-    if getattr(request, "htmx", False):
+    if is_htmx(request):
         template += "#results"
     return render(request, template, context)
 
@@ -169,7 +170,7 @@ def _initial(company: Company) -> dict[str, Any]:
 def company_detail(request: HttpRequest, company_id: int) -> HttpResponse:
     company = _company(company_id)
     context = _company_context(request, company)
-    if getattr(request, "htmx", False) and request.GET.get("cursor"):
+    if is_htmx(request) and request.GET.get("cursor"):
         return render(request, "web/companies/company_detail.html#orders", context)
     return render(request, "web/companies/company_detail.html", context)
 
@@ -181,7 +182,7 @@ def company_edit(request: HttpRequest, company_id: int) -> HttpResponse:
     A form with errors answers 200: htmx swaps only successful answers into the page.
     """
     company = _company(company_id)
-    is_htmx = getattr(request, "htmx", False)
+    is_swap = is_htmx(request)
     if request.method == "POST":
         form = CompanyForm(request.POST)
         form.is_valid()
@@ -200,7 +201,7 @@ def company_edit(request: HttpRequest, company_id: int) -> HttpResponse:
                 if field is None or field not in form.errors:
                     form.add_error(field, problem.message)
         if not form.errors:
-            if is_htmx:
+            if is_swap:
                 return render(
                     request,
                     "web/companies/company_detail.html#properties",
@@ -210,7 +211,7 @@ def company_edit(request: HttpRequest, company_id: int) -> HttpResponse:
             return redirect("web:company_detail", company_id=company.pk)
     else:
         form = CompanyForm(initial=_initial(company))
-    if is_htmx:
+    if is_swap:
         return render(
             request,
             "web/companies/company_detail.html#properties_form",

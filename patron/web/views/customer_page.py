@@ -40,6 +40,7 @@ from patron.orders import selectors as order_selectors
 from patron.privacy import selectors as privacy_selectors
 from patron.web.access import is_allowed, requires, staff_actor
 from patron.web.forms.customer_page import NoteForm, ProfileForm, TagForm
+from patron.web.pages import is_htmx
 from patron.web.timeline import url_if_page_exists
 
 TEMPLATE = "web/customer_page/page.html"
@@ -62,11 +63,6 @@ def _allows(request: HttpRequest) -> Callable[[str], bool]:
             return False
 
     return allows
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    # django-htmx's middleware sets request.htmx; the stubs do not know the attribute.
-    return bool(getattr(request, "htmx", False))
 
 
 def _customer_or_404(customer_id: int) -> Customer:
@@ -265,7 +261,7 @@ def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = customer_selectors.customer_find(customer_id)
     if customer is None:
         raise Http404("No such customer.")
-    if not _is_htmx(request):
+    if not is_htmx(request):
         query = request.GET.urlencode()
         url = reverse("web:customer_detail", args=[customer.pk])
         return HttpResponseRedirect(f"{url}?{query}" if query else url)
@@ -278,7 +274,7 @@ def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
 def customer_profile(request: HttpRequest, customer_id: int) -> HttpResponse:
     """The profile's read view, which Cancel puts back in place of the form."""
     customer = _customer_or_404(customer_id)
-    if not _is_htmx(request):
+    if not is_htmx(request):
         return _back_to_page(customer.pk)
     return _partial(request, customer, "profile")
 
@@ -303,21 +299,21 @@ def customer_profile_edit(request: HttpRequest, customer_id: int) -> HttpRespons
                 form.add_problems(error)
             else:
                 customer = _customer_or_404(customer_id)
-                if _is_htmx(request):
+                if is_htmx(request):
                     # The name in the heading and the identities follow the email and phone.
                     return _partial(
                         request, customer, "profile", changed=True, refresh_related=True
                     )
                 messages.success(request, "Profile saved.")
                 return _back_to_page(customer.pk)
-    if _is_htmx(request):
+    if is_htmx(request):
         return _partial(request, customer, "profile", profile_form=form)
     return _full_page(request, customer, profile_form=form)
 
 
 def _tags_answer(request: HttpRequest, customer_id: int, **forms: Any) -> HttpResponse:
     customer = _customer_or_404(customer_id)
-    if _is_htmx(request):
+    if is_htmx(request):
         return _partial(request, customer, "tags", changed=not forms, **forms)
     if forms:
         return _full_page(request, customer, **forms)
@@ -370,11 +366,11 @@ def customer_note_add(request: HttpRequest, customer_id: int) -> HttpResponse:
         except PatronError as error:
             form.add_problems(error)
         else:
-            if _is_htmx(request):
+            if is_htmx(request):
                 return _partial(request, customer, "notes", changed=True)
             messages.success(request, "Note added.")
             return _back_to_page(customer.pk)
-    if _is_htmx(request):
+    if is_htmx(request):
         return _partial(request, customer, "notes", note_form=form)
     return _full_page(request, customer, note_form=form)
 
@@ -399,11 +395,11 @@ def customer_note_edit(request: HttpRequest, customer_id: int, note_id: int) -> 
             except PatronError as error:
                 form.add_problems(error)
             else:
-                if _is_htmx(request):
+                if is_htmx(request):
                     return _partial(request, customer, "notes", changed=True)
                 messages.success(request, "Note saved.")
                 return _back_to_page(customer.pk)
-    if _is_htmx(request):
+    if is_htmx(request):
         return _partial(request, customer, "notes", editing_note=note, note_edit_form=form)
     return _full_page(request, customer, editing_note=note, note_edit_form=form)
 

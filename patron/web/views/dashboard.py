@@ -21,6 +21,7 @@ from patron.orders.reports import Grain, SalesPeriod
 from patron.web import charts
 from patron.web.access import requires
 from patron.web.forms.dashboard import DateRange, DateRangeForm, Period
+from patron.web.pages import is_htmx
 from patron.web.selectors import installation_stats
 
 TOP_PRODUCTS = 10
@@ -250,11 +251,6 @@ def _figures_html(request: HttpRequest, form: DateRangeForm) -> dict[str, Any]:
     return {"freshness": freshness, "has_orders": True, "figures_html": mark_safe(html)}  # noqa: S308 - rendered by our template, escaped there
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    # django-htmx's middleware sets request.htmx; the stubs do not know the attribute.
-    return bool(getattr(request, "htmx", False))
-
-
 @requires(Permission.DASHBOARD_VIEW)
 def dashboard(request: HttpRequest, **kwargs: object) -> HttpResponse:
     form = DateRangeForm(request.GET)  # no parameters: the default period
@@ -263,14 +259,14 @@ def dashboard(request: HttpRequest, **kwargs: object) -> HttpResponse:
     if is_valid:
         context.update(_figures_html(request, form))
         context["current_period"] = form.cleaned_data["period"]
-    template = f"{_PAGE}#dashboard" if _is_htmx(request) else _PAGE
+    template = f"{_PAGE}#dashboard" if is_htmx(request) else _PAGE
     return render(request, template, context)
 
 
 @requires(Permission.DASHBOARD_VIEW)
 def dashboard_your_data(request: HttpRequest, **kwargs: object) -> HttpResponse:
     """The installation's row counts, loaded after the page: counting big tables takes time."""
-    template = f"{_PAGE}#your-data" if _is_htmx(request) else "web/dashboard/your_data.html"
+    template = f"{_PAGE}#your-data" if is_htmx(request) else "web/dashboard/your_data.html"
     return render(request, template, {"stats": installation_stats()})
 
 

@@ -36,17 +36,12 @@ from patron.web.forms.data import (
     SourceFilterForm,
     WarningFilterForm,
 )
+from patron.web.pages import is_htmx, service_errors_show
 
 # The debugger shows this many events and warnings: enough to follow a test session.
 LIVE_LIMIT = 50
 ACTIVITY_WINDOW = timedelta(hours=24)
 PROBLEM_PAGE_SIZE = 50
-
-
-def _add_errors(form: Any, error: PatronError) -> None:
-    """A service's problems next to the fields they name; the rest above the form."""
-    for problem in error.problems:
-        form.add_error(problem.field if problem.field in form.fields else None, problem.message)
 
 
 def _page(
@@ -66,11 +61,6 @@ def _page(
     except PatronError as error:
         form.add_error(None, error.message)
         return keyset_page(queryset, cursor=None, limit=limit, newest_first=newest_first)
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    """Set by django-htmx's middleware, which the type of HttpRequest does not know."""
-    return bool(getattr(request, "htmx", False))
 
 
 # Sources.
@@ -171,7 +161,7 @@ def source_list(request: HttpRequest) -> HttpResponse:
         [source.pk for source in page.items], since=clock.now() - ACTIVITY_WINDOW
     )
     rows = [(source, activity[source.pk]) for source in page.items]
-    template = "web/data/source_list.html" + ("#results" if _is_htmx(request) else "")
+    template = "web/data/source_list.html" + ("#results" if is_htmx(request) else "")
     return render(
         request,
         template,
@@ -191,7 +181,7 @@ def source_new(request: HttpRequest) -> HttpResponse:
         try:
             created = source_create(name=form.cleaned_data["name"], actor=staff_actor(request))
         except PatronError as error:
-            _add_errors(form, error)
+            service_errors_show(form, error)
         else:
             # Rendered, not redirected: the key exists only in this answer and is never stored.
             response = render(
@@ -277,7 +267,7 @@ def event_debugger(request: HttpRequest) -> HttpResponse:
         "is_paused": is_paused,
         "filter_query": _query(request, ("source", "type")),
     }
-    if _is_htmx(request) and request.GET.get("poll") == "1":
+    if is_htmx(request) and request.GET.get("poll") == "1":
         # The poller asks for what arrived after the newest event the page shows.
         events = event_selectors.event_tail(
             source_id=source_id, type=event_type, after_id=after or 0, limit=LIVE_LIMIT
@@ -285,7 +275,7 @@ def event_debugger(request: HttpRequest) -> HttpResponse:
         context["rows"] = _event_rows(events)
         context["newest_id"] = events[0].pk if events else (after or 0)
         return render(request, "web/data/event_debugger.html#poll", context)
-    if _is_htmx(request) and request.GET.get("toggle") == "1":
+    if is_htmx(request) and request.GET.get("toggle") == "1":
         context.update(newest_id=after or 0, oob=True)
         return render(request, "web/data/event_debugger.html#toggle", context)
     events = event_selectors.event_tail(
@@ -340,7 +330,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
         form,
         newest_first=data.get("order") != "oldest",
     )
-    template = "web/data/import_list.html" + ("#results" if _is_htmx(request) else "")
+    template = "web/data/import_list.html" + ("#results" if is_htmx(request) else "")
     return render(
         request,
         template,
@@ -368,7 +358,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
                 created_by=staff_user(request),
             )
         except PatronError as error:
-            _add_errors(form, error)
+            service_errors_show(form, error)
         else:
             return redirect("web:import_detail", run_id=run.pk)
     return render(request, "web/data/import_new.html", {"form": form})
@@ -406,7 +396,7 @@ def import_mapping(request: HttpRequest, run_id: int) -> HttpResponse:
                 actor=staff_actor(request),
             )
         except PatronError as error:
-            _add_errors(form, error)
+            service_errors_show(form, error)
         else:
             return redirect("web:import_detail", run_id=run.pk)
     return render(
@@ -425,7 +415,7 @@ def import_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     if run.status == ImportStatus.UPLOADED:
         return redirect("web:import_mapping", run_id=run.pk)
     progress = event_selectors.import_run_progress(run) if run.is_busy else None
-    if _is_htmx(request) and request.GET.get("poll") == "1":
+    if is_htmx(request) and request.GET.get("poll") == "1":
         if not run.is_busy:
             return HttpResponseClientRefresh()  # done: show the whole result page
         return render(

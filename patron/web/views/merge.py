@@ -23,6 +23,7 @@ from patron.orders import selectors as order_selectors
 from patron.privacy import selectors as privacy_selectors
 from patron.web.access import deny, is_allowed, requires, staff_actor
 from patron.web.forms.merge import DismissForm, DuplicateFilterForm, MergeForm
+from patron.web.pages import is_htmx
 
 DUPLICATES_PER_PAGE = 25
 # The profile fields shown side by side, in the order a person reads a contact card.
@@ -66,7 +67,7 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
         "threshold": duplicates.NAME_SCORE_THRESHOLD,
     }
     template = "web/merge/duplicate_list.html"
-    if getattr(request, "htmx", False):
+    if is_htmx(request):
         template += "#results"
     return render(request, template, context)
 
@@ -89,7 +90,7 @@ def duplicate_dismiss(request: HttpRequest) -> HttpResponse:
             subject_id=duplicates.pair_key(first, second),
             changes={"customers": sorted([first, second])},
         )
-    if getattr(request, "htmx", False):
+    if is_htmx(request):
         # The row disappears in place; the list keeps the person's position.
         return HttpResponse("")
     messages.success(
