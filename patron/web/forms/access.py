@@ -15,6 +15,9 @@ from patron.accounts.services.logins import (
     client_address,
     login_throttle_get,
     login_throttled_record,
+    password_reset_requested_record,
+    password_reset_throttle_get,
+    password_reset_throttled_record,
 )
 from patron.accounts.services.users import user_password_set
 
@@ -67,6 +70,24 @@ class SetPasswordForm(auth_forms.SetPasswordForm):
             action="user.password_set",
         )
         return user
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset request, audited and throttled per typed email and per client address.
+
+    Throttling happens at save, after the form is valid, so the page answers a refused request
+    exactly as it answers a known or an unknown address: only the mail is not sent.
+    """
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        email = str(self.cleaned_data["email"])
+        address = client_address(kwargs.get("request"))
+        throttle = password_reset_throttle_get(email=email, address=address)
+        if throttle is not None:
+            password_reset_throttled_record(email=email, address=address, throttle=throttle)
+            return
+        password_reset_requested_record(email=email, address=address)
+        super().save(*args, **kwargs)
 
 
 class InviteForm(forms.Form):

@@ -16,7 +16,12 @@ from conftest import STAFF_PASSWORD
 from patron.accounts.models import ApiKey, AuditEntry, User
 from patron.accounts.services.audit import audit_record
 from patron.accounts.services.keys import actor_for_user, api_key_authenticate
-from patron.accounts.services.logins import FAILURES_PER_ADDRESS, FAILURES_PER_USERNAME
+from patron.accounts.services.logins import (
+    FAILURES_PER_ADDRESS,
+    FAILURES_PER_USERNAME,
+    RESET_REQUESTS_PER_ADDRESS,
+    RESET_REQUESTS_PER_EMAIL,
+)
 from patron.core import clock
 from patron.core.actors import Actor
 
@@ -676,3 +681,141 @@ def test_500_page_renders_without_database_or_request(django_assert_num_queries)
         html = render_to_string("500.html")
 
     assert "Something went wrong on our side" in html
+
+
+# Password reset requests: audited and throttled, the answer the same whatever happens.
+
+_RESET_SENT = "If the address belongs to an active Patron account, we sent it a link"
+
+
+def _reset(client: Client, email: str, address: str = "10.0.0.1") -> Any:
+    return client.post("/password-reset/", {"email": email}, REMOTE_ADDR=address, follow=True)
+
+
+def _answer(response: Any) -> tuple[int, list[tuple[str, int]], str]:
+    # The CSRF token is masked afresh on every render, so it is left out of the comparison.
+    html = re.sub(r'csrfToken[^,}]*|"X-CSRFToken": "[^"]*"', "", response.content.decode())
+    return response.status_code, response.redirect_chain, html
+
+
+def test_password_reset_request_is_audited_with_email_and_address_only(client, make_staff):
+    make_staff("viewer", username="ana")
+
+    _reset(client, "ana@example.com", "10.0.0.1")
+    _reset(client, "Who@Example.com", "10.0.0.2")
+
+    entries = AuditEntry.objects.filter(action="password_reset.requested").order_by("pk")
+    assert [(entry.subject_type, entry.subject_id, entry.changes) for entry in entries] == [
+        ("password_reset", "ana@example.com", {"email": "ana@example.com", "ip": "10.0.0.1"}),
+        ("password_reset", "who@example.com", {"email": "Who@Example.com", "ip": "10.0.0.2"}),
+    ]
+    assert [entry.actor_label for entry in entries] == [
+        "password reset from 10.0.0.1",
+        "password reset from 10.0.0.2",
+    ]
+    assert [message.to for message in mail.outbox] == [["ana@example.com"]]
+
+
+def test_fourth_reset_request_for_one_email_sends_no_mail_and_answers_the_same(client, make_staff):
+    make_staff("viewer", username="ana")
+
+    answers = [_reset(client, "ana@example.com", f"10.0.0.{n}") for n in range(1, 4)]
+    throttled = _reset(client, "ANA@example.com", "10.0.0.9")
+
+    assert len(mail.outbox) == 3
+    assert AuditEntry.objects.filter(action="password_reset.requested").count() == 3
+    refusal = AuditEntry.objects.get(action="password_reset.throttled")
+    assert refusal.changes["email"] == "ANA@example.com"
+    assert refusal.changes["ip"] == "10.0.0.9"
+    assert refusal.changes["reason"] == "email"
+    assert _answer(throttled) == _answer(answers[0])
+    assert throttled.status_code == 200
+    assert throttled.redirect_chain == [("/password-reset/sent/", 302)]
+    assert _RESET_SENT in throttled.content.decode()
+
+
+def test_twenty_reset_requests_from_one_address_stop_mail_for_any_email(client, make_staff):
+    make_staff("viewer", username="ana")
+    for number in range(RESET_REQUESTS_PER_ADDRESS):
+        _reset(client, f"nobody{number}@example.com", "10.0.0.7")
+
+    throttled = _reset(client, "ana@example.com", "10.0.0.7")
+    elsewhere = _reset(client, "ana@example.com", "10.0.0.8")
+
+    assert [message.to for message in mail.outbox] == [["ana@example.com"]]
+    assert AuditEntry.objects.get(action="password_reset.throttled").changes["reason"] == (
+        "address"
+    )
+    assert _answer(throttled) == _answer(elsewhere)
+
+
+def test_known_unknown_and_throttled_reset_requests_get_the_same_page(client, make_staff):
+    make_staff("viewer", username="ana")
+    for _ in range(RESET_REQUESTS_PER_EMAIL):
+        _reset(client, "spent@example.com")
+
+    known = _reset(client, "ana@example.com")
+    unknown = _reset(client, "who@example.com")
+    throttled = _reset(client, "spent@example.com")
+
+    assert _answer(known) == _answer(unknown) == _answer(throttled)
+    assert _RESET_SENT in known.content.decode()
+    assert AuditEntry.objects.filter(action="password_reset.throttled").count() == 1
+
+
+def test_invalid_email_on_the_reset_page_is_an_error_next_to_the_field_not_audited(client):
+    response = client.post("/password-reset/", {"email": "nope"})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Enter a valid email address." in html[html.index('for="id_email"') :]
+    assert not AuditEntry.objects.filter(action__startswith="password_reset.").exists()
+    assert mail.outbox == []
+
+
+def test_completed_password_reset_is_audited(client, make_staff):
+    ana = make_staff("viewer", username="ana")
+    _reset(client, "ana@example.com")
+    link = _link_in(str(mail.outbox[0].body))
+    set_password_url = client.get(link, follow=True).redirect_chain[-1][0]
+
+    saved = client.post(
+        set_password_url,
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        REMOTE_ADDR="10.4.4.4",
+    )
+
+    assert saved.status_code == 302 and saved["Location"] == "/password-reset/complete/"
+    entry = AuditEntry.objects.get(action="password_reset.completed")
+    assert (entry.subject_type, entry.subject_id) == ("user", str(ana.pk))
+    assert entry.changes == {"ip": "10.4.4.4"}
+    assert NEW_PASSWORD not in str(entry.changes)
+
+
+def test_a_refused_new_password_completes_no_reset(client, make_staff):
+    make_staff("viewer", username="ana")
+    _reset(client, "ana@example.com")
+    link = _link_in(str(mail.outbox[0].body))
+    set_password_url = client.get(link, follow=True).redirect_chain[-1][0]
+
+    client.post(set_password_url, {"new_password1": "password", "new_password2": "password"})
+
+    assert not AuditEntry.objects.filter(action="password_reset.completed").exists()
+
+
+def test_accepting_an_invitation_is_not_a_completed_reset(
+    signed_in, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in("admin").post(
+            "/settings/staff/invite/",
+            {"username": "newbie", "email": "newbie@example.com", "role": "viewer"},
+        )
+    outsider = Client()
+    link = _link_in(str(mail.outbox[0].body))
+    set_password_url = outsider.get(link, follow=True).redirect_chain[-1][0]
+
+    outsider.post(set_password_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+
+    assert User.objects.get(username="newbie").check_password(NEW_PASSWORD)
+    assert not AuditEntry.objects.filter(action="password_reset.completed").exists()

@@ -433,3 +433,209 @@ def test_a_view_name_used_twice_is_an_error_next_to_the_name(signed_in, shop):
         "you already have a view named 'PT'"
     ]
     assert SavedView.objects.count() == 1
+
+
+# --- bulk tags in the worker ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def worker_above_two(settings, tmp_path, monkeypatch):
+    """More than two matching customers go to the worker, one customer per batch."""
+    from patron.customers.services import tags
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(tags, "BULK_TAG_IN_WORKER_ABOVE", 2)
+    monkeypatch.setattr(tags, "BULK_TAG_WORKER_BATCH", 1)
+
+
+def test_a_large_bulk_tag_runs_in_the_worker_in_batches_and_reports_progress(
+    signed_in, shop, worker_above_two, make_staff, client, django_capture_on_commit_callbacks
+):
+    # given three matching customers (more than the lowered threshold), one carrying the tag
+    # and one that the filter leaves out
+    customer_tags_add(customer=shop["cleo"], names=["VIP"], actor=ACTOR)
+    outsider = with_figures(
+        person(first_name="Dora", last_name="Out", email="dora@example.com"), 9, "900.00", None
+    )
+    user = make_staff("sales", username="tagger")
+    client.force_login(user)
+
+    # when the list's "all matching" is tagged
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/customers/bulk-tag/",
+            {"tag": "vip", "action": "add", "scope": "all", "query": "orders_max=5&sort=name"},
+        )
+
+    # then the page answers at once with a message, and the worker tagged exactly the matching
+    assert response.status_code == 302
+    assert response["Location"] == "/customers/?orders_max=5&sort=name"
+    tagged = set(CustomerTag.objects.values_list("customer_id", flat=True))
+    assert tagged == {shop["ana"].pk, shop["ben"].pk, shop["cleo"].pk}
+    assert outsider.pk not in tagged
+    # audited as the staff user who asked: the two that changed, and the action once
+    entries = AuditEntry.objects.filter(action="customer.tagged", actor_label="tagger")
+    assert set(entries.values_list("customer_id", flat=True)) == {shop["ana"].pk, shop["ben"].pk}
+    summary = AuditEntry.objects.get(action="customers.bulk_tagged")
+    assert summary.actor_label == "tagger"
+    assert summary.changes == {"tag": "VIP", "customers": 2, "chosen": 3}
+
+    page = client.get("/customers/?orders_max=5&sort=name")
+    assert "Adding tag “vip” to more than 2 customers in the background." in [
+        str(message) for message in page.context["messages"]
+    ]
+    job = page.context["bulk_job"]
+    assert (job.state, job.done, job.total, job.changed, job.percent) == ("done", 3, 3, 2, 100)
+    assert "Tagged 2 customers with “VIP”." in page.content.decode()
+    assert b"every 1s" not in page.content  # finished: nothing to poll
+    # said once: the list no longer shows the finished job, though its fragment still answers
+    assert client.get(URL).context["bulk_job"] is None
+    fragment = client.get(f"/customers/bulk-tag/{job.token}/", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert "Tagged 2 customers with “VIP”." in fragment.content.decode()
+    assert b"every 1s" not in fragment.content
+
+
+def test_a_queued_bulk_tag_polls_every_second_until_the_worker_finishes(
+    signed_in, shop, worker_above_two, monkeypatch
+):
+    from patron.customers.services import tags
+    from patron.customers.services.tags import bulk_tag_job_get, bulk_tag_job_run
+
+    client = signed_in("admin")
+    # on_commit not run: the job waits in the queue
+    client.post(
+        "/customers/bulk-tag/", {"tag": "later", "action": "add", "scope": "all", "query": ""}
+    )
+    token = client.session["customer_bulk_tag_job"]
+
+    waiting = client.get(f"/customers/bulk-tag/{token}/").content.decode()
+    assert 'hx-trigger="every 1s"' in waiting
+    assert "Adding tag “later”: waiting for the worker." in waiting
+    assert not CustomerTag.objects.exists()
+
+    written = tags._job_write
+    seen: list[tuple[str, int, int | None, str]] = []
+
+    def recording(token: str, data: dict) -> None:
+        written(token, data)
+        seen.append((data["state"], data["done"], data["total"], bulk_poll(token)))
+
+    def bulk_poll(token: str) -> str:
+        return client.get(f"/customers/bulk-tag/{token}/").content.decode()
+
+    monkeypatch.setattr(tags, "_job_write", recording)
+    bulk_tag_job_run(token=token)
+    # one report per batch of one, each a fragment the page would poll again
+    assert [(state, done, total) for state, done, total, _ in seen] == [
+        ("running", 0, 3),
+        ("running", 1, 3),
+        ("running", 2, 3),
+        ("running", 3, 3),
+        ("done", 3, 3),
+    ]
+    assert "Adding tag “later”: 2 of 3 customers." in seen[2][3]
+    assert 'value="66"' in seen[2][3]
+    assert all('hx-trigger="every 1s"' in fragment for *_, fragment in seen[:-1])
+    assert "Tagged 3 customers with “later”." in seen[-1][3]
+
+    bulk_tag_job_run(token=token)  # a retry after the end changes and audits nothing more
+
+    assert CustomerTag.objects.count() == 3
+    assert AuditEntry.objects.filter(action="customer.tagged").count() == 3
+    assert AuditEntry.objects.filter(action="customers.bulk_tagged").count() == 1
+    assert bulk_tag_job_get(token).state == "done"
+
+
+def test_a_retried_bulk_tag_resumes_without_tagging_or_auditing_twice(shop, worker_above_two):
+    from patron.customers.selectors import CustomerListFilters
+    from patron.customers.services import tags
+
+    job = tags.bulk_tag_job_start(
+        filters=CustomerListFilters(), name="again", is_adding=True, actor=ACTOR
+    )
+    # given the worker died after committing the first batch but before noting it
+    first = min(customer.pk for customer in shop.values())
+    customer_tags_add(customer=Customer.objects.get(pk=first), names=["again"], actor=ACTOR)
+
+    tags.bulk_tag_job_run(token=job.token)
+
+    assert CustomerTag.objects.count() == 3
+    assert AuditEntry.objects.filter(action="customer.tagged").count() == 3  # 1 + 2, not 4
+    assert tags.bulk_tag_job_get(job.token).changed == 2
+
+
+def test_removing_a_tag_from_many_runs_in_the_worker_too(
+    signed_in, shop, worker_above_two, django_capture_on_commit_callbacks
+):
+    for customer in shop.values():
+        customer_tags_add(customer=customer, names=["old"], actor=ACTOR)
+    client = signed_in("admin")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/customers/bulk-tag/", {"tag": "OLD", "action": "remove", "scope": "all"})
+
+    assert not CustomerTag.objects.exists()
+    assert AuditEntry.objects.filter(action="customer.untagged").count() == 3
+    token = client.session["customer_bulk_tag_job"]
+    fragment = client.get(f"/customers/bulk-tag/{token}/").content.decode()
+    assert "Took “old” off 3 customers." in fragment
+
+
+def test_a_bulk_tag_at_the_threshold_stays_in_the_request(
+    signed_in, shop, settings, tmp_path, monkeypatch
+):
+    from patron.customers.services import tags
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(tags, "BULK_TAG_IN_WORKER_ABOVE", 3)
+    client = signed_in("admin")
+
+    response = client.post(
+        "/customers/bulk-tag/", {"tag": "now", "action": "add", "scope": "all", "query": ""}
+    )
+
+    assert response.status_code == 302
+    assert CustomerTag.objects.count() == 3
+    assert "customer_bulk_tag_job" not in client.session
+    assert not (tmp_path / tags.BULK_TAG_DIRECTORY).exists()
+    page = client.get(URL)
+    assert page.context["bulk_job"] is None
+    assert "Tag “now” added to 3 customers." in [str(m) for m in page.context["messages"]]
+
+
+def test_an_unknown_or_forged_job_token_is_a_404(signed_in, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client = signed_in("admin")
+
+    assert client.get("/customers/bulk-tag/" + "a" * 32 + "/").status_code == 404
+    assert client.get("/customers/bulk-tag/..%2F..%2Fetc/").status_code == 404
+
+
+def test_only_roles_that_may_edit_follow_a_bulk_tag(assert_page_roles, settings, tmp_path):
+    from patron.accounts.permissions import ROLE_PERMISSIONS, Permission
+    from patron.customers.selectors import CustomerListFilters
+    from patron.customers.services.tags import bulk_tag_job_start
+
+    settings.MEDIA_ROOT = tmp_path
+    job = bulk_tag_job_start(filters=CustomerListFilters(), name="x", is_adding=True, actor=ACTOR)
+    allowed = {
+        role for role, granted in ROLE_PERMISSIONS.items() if Permission.CUSTOMERS_EDIT in granted
+    }
+
+    assert_page_roles(f"/customers/bulk-tag/{job.token}/", allowed=allowed)
+
+
+def test_a_bulk_tag_name_with_markup_shows_escaped_in_the_progress(
+    signed_in, shop, worker_above_two
+):
+    client = signed_in("admin")
+    client.post(
+        "/customers/bulk-tag/",
+        {"tag": "<script>x</script>", "action": "add", "scope": "all", "query": ""},
+    )
+
+    page = client.get(URL).content.decode()
+
+    assert "<script>x</script>" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page

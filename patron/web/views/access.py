@@ -29,6 +29,7 @@ from patron.accounts.selectors import (
     user_list,
 )
 from patron.accounts.services.keys import api_key_create, api_key_revoke
+from patron.accounts.services.logins import client_address, password_reset_completed_record
 from patron.accounts.services.users import (
     user_deactivate,
     user_invitation_resend,
@@ -45,6 +46,7 @@ from patron.web.forms.access import (
     AuditFilterForm,
     InviteForm,
     PasswordChangeForm,
+    PasswordResetForm,
     RoleForm,
     SetPasswordForm,
     SignInForm,
@@ -103,6 +105,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     """The answer is the same whether or not the address belongs to anyone."""
 
     template_name = "web/access/password_reset.html"
+    form_class = PasswordResetForm
     email_template_name = "web/access/email/password_reset.txt"
     subject_template_name = "web/access/email/password_reset_subject.txt"
     success_url = reverse_lazy("web:password_reset_done")
@@ -114,6 +117,15 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "web/access/password_reset_confirm.html"
     form_class = SetPasswordForm
     success_url = reverse_lazy("web:password_reset_complete")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        # An invited person has no usable password yet (and Django mails resets only to those
+        # who have one), so a usable password here means the link was a reset.
+        is_reset = form.user.has_usable_password()
+        response = super().form_valid(form)
+        if is_reset:
+            password_reset_completed_record(user=form.user, address=client_address(self.request))
+        return response
 
 
 _password_change = PasswordChangeView.as_view()
@@ -322,6 +334,7 @@ AUDIT_ACTION_SUGGESTIONS = (
     "login.failed",
     "login.throttled",
     "logout",
+    "password_reset.",
     "permission.denied",
     "user.",
     "api_key.",

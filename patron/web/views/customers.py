@@ -28,7 +28,8 @@ from patron.core.tabular import neutralised
 from patron.customers import selectors as customer_selectors
 from patron.customers.models import Customer
 from patron.customers.selectors import CustomerSort
-from patron.customers.services.tags import customers_tag_bulk
+from patron.customers.services import tags as tag_services
+from patron.customers.services.tags import BulkTagJob, customers_tag_bulk
 from patron.web.access import requires, staff_actor, staff_user
 from patron.web.forms.customers import (
     DESCENDING_FIRST,
@@ -54,6 +55,7 @@ ORDER_FILTERS = (
     "spent_min",
     "spent_max",
 )
+BULK_JOB_SESSION_KEY = "customer_bulk_tag_job"  # the worker's bulk tag this user waits for
 PAGE_SIZE = 50  # a screenful or two; the keyset cursor makes any depth as fast as the first
 EXPORT_COLUMNS = (
     "id",
@@ -165,7 +167,22 @@ def _list_context(request: HttpRequest, data: QueryDict, **forms: Any) -> dict[s
         # Order filters fold away until used; a bad value in one keeps them open.
         "more_open": any(data.get(name) or name in form.errors for name in ORDER_FILTERS),
         "user_id": user.pk,
+        "bulk_job": None if is_partial else _bulk_job_waited_for(request),
     }
+
+
+def _bulk_job_waited_for(request: HttpRequest) -> BulkTagJob | None:
+    token = request.session.get(BULK_JOB_SESSION_KEY)
+    if not token:
+        return None
+    try:
+        job = tag_services.bulk_tag_job_get(token)
+    except NotFound:
+        job = None
+    if job is None or job.is_finished:
+        # Said once: the next visit to the list shows no finished job again.
+        request.session.pop(BULK_JOB_SESSION_KEY, None)
+    return job
 
 
 @require_GET
@@ -271,12 +288,19 @@ def customer_bulk_tag(request: HttpRequest) -> HttpResponse:
         if form.cleaned_data["scope"] == "all" and list_form.errors:
             form.add_error("scope", "Fix the list's filters first.")
         else:
+            is_all = form.cleaned_data["scope"] == "all"
+            is_adding = form.cleaned_data["action"] == "add"
+            threshold = tag_services.BULK_TAG_IN_WORKER_ABOVE
+            if is_all and (
+                customer_selectors.customer_list_count(list_form.filters(), limit=threshold + 1)
+                > threshold
+            ):
+                return _bulk_tag_in_worker(request, form, list_form, query)
             ids = (
                 list(customer_selectors.customer_list_ids(list_form.filters()))
-                if form.cleaned_data["scope"] == "all"
+                if is_all
                 else form.customer_ids()
             )
-            is_adding = form.cleaned_data["action"] == "add"
             try:
                 changed = customers_tag_bulk(
                     customer_ids=ids,
@@ -298,6 +322,46 @@ def customer_bulk_tag(request: HttpRequest) -> HttpResponse:
                 return _back_to_list(query)
     context = _list_context(request, _query_data(query), bulk_form=form)
     return render(request, TEMPLATE, context)
+
+
+def _bulk_tag_in_worker(
+    request: HttpRequest, form: BulkTagForm, list_form: CustomerListForm, query: str
+) -> HttpResponse:
+    """Queue a large bulk tag and go back to the list, which shows its progress."""
+    try:
+        job = tag_services.bulk_tag_job_start(
+            filters=list_form.filters(),
+            name=form.cleaned_data["tag"],
+            is_adding=form.cleaned_data["action"] == "add",
+            actor=staff_actor(request),
+        )
+    except ValidationFailed as error:
+        form.add_error("tag", error.message)
+        context = _list_context(request, _query_data(query), bulk_form=form)
+        return render(request, TEMPLATE, context)
+    request.session[BULK_JOB_SESSION_KEY] = job.token
+    above = f"{tag_services.BULK_TAG_IN_WORKER_ABOVE:,}"
+    messages.info(
+        request,
+        f"Adding tag “{job.tag}” to more than {above} customers in the background."
+        if job.is_adding
+        else f"Removing tag “{job.tag}” from more than {above} customers in the background.",
+    )
+    return _back_to_list(query)
+
+
+@require_GET
+@requires(Permission.CUSTOMERS_EDIT)
+def customer_bulk_tag_progress(request: HttpRequest, token: str) -> HttpResponse:
+    """The progress fragment the list polls until the worker's bulk tag is finished."""
+    try:
+        job = tag_services.bulk_tag_job_get(token)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    if job.is_finished and request.session.get(BULK_JOB_SESSION_KEY) == token:
+        # Said once: the next visit to the list shows no finished job again.
+        request.session.pop(BULK_JOB_SESSION_KEY)
+    return render(request, f"{TEMPLATE}#bulk-progress", {"bulk_job": job})
 
 
 @require_POST
@@ -339,6 +403,11 @@ urlpatterns = [
     path("customers/", customer_list, name="customer_list"),
     path("customers/export/", customer_export, name="customer_export"),
     path("customers/bulk-tag/", customer_bulk_tag, name="customer_bulk_tag"),
+    path(
+        "customers/bulk-tag/<str:token>/",
+        customer_bulk_tag_progress,
+        name="customer_bulk_tag_progress",
+    ),
     path("customers/views/", saved_view_save, name="saved_view_create"),
     path("customers/views/<int:view_id>/delete/", saved_view_remove, name="saved_view_delete"),
 ]
