@@ -13,8 +13,11 @@ from patron.core.errors import PatronError
 
 
 def is_htmx(request: HttpRequest) -> bool:
+    """An htmx request for a region. A history restore (the back button after htmx's cache
+    is gone) wants the whole page, so it does not count."""
     # django-htmx's middleware sets request.htmx; HttpRequest's type does not know it.
-    return bool(getattr(request, "htmx", False))
+    details: Any = getattr(request, "htmx", None)
+    return bool(details) and not details.history_restore_request
 
 
 def render_page(

@@ -52,6 +52,7 @@ from patron.web.forms.access import (
     SignInForm,
     UserFilterForm,
 )
+from patron.web.pages import render_page, service_errors_show
 
 PAGE_SIZE = 50
 # A long changes value (a whole imported row) would push the table off screen; the start is
@@ -69,14 +70,6 @@ def _page(request: HttpRequest, rows: QuerySet[Any], *, newest_first: bool = Tru
         )
     except ValidationFailed:
         return keyset_page(rows, cursor=None, limit=PAGE_SIZE, newest_first=newest_first)
-
-
-def _render(
-    request: HttpRequest, template: str, partial: str, context: dict[str, Any]
-) -> HttpResponse:
-    """A full page, or only its results region when htmx swaps it."""
-    name = f"{template}#{partial}" if getattr(request, "htmx", False) else template
-    return render(request, name, context)
 
 
 # Sign-in, sign-out, passwords.
@@ -146,7 +139,7 @@ def user_list_page(request: HttpRequest) -> HttpResponse:
     page = _page(request, user_list(form.filters()), newest_first=form.is_newest_first())
     is_filtered = any(request.GET.get(name) for name in ("q", "role", "status"))
     context = {"form": form, "page": page, "is_filtered": is_filtered}
-    return _render(request, "web/access/user_list.html", "results", context)
+    return render_page(request, "web/access/user_list.html", "results", context)
 
 
 def _password_link(request: HttpRequest) -> Any:
@@ -155,13 +148,6 @@ def _password_link(request: HttpRequest) -> Any:
         return request.build_absolute_uri(relative)
 
     return link
-
-
-def _show_errors(form: Any, error: PatronError) -> None:
-    """A service's problems next to the fields they name, the rest above the form."""
-    for problem in error.problems:
-        field = problem.field if problem.field in form.fields else None
-        form.add_error(field, problem.message)
 
 
 @requires(Permission.USERS_MANAGE)
@@ -177,7 +163,7 @@ def user_invite_page(request: HttpRequest) -> HttpResponse:
                 password_link=_password_link(request),
             )
         except PatronError as error:
-            _show_errors(form, error)
+            service_errors_show(form, error)
         else:
             messages.success(
                 request, f"Invited {user.username}: an email with a link went to {user.email}."
@@ -228,7 +214,7 @@ def user_role(request: HttpRequest, user_id: int) -> HttpResponse:
         except NotFound as error:
             raise _not_found(error) from error
         except PatronError as error:
-            _show_errors(form, error)
+            service_errors_show(form, error)
         else:
             messages.success(request, f"{member.username} is now {member.get_role_display()}.")
             return redirect("web:user_detail", user_id=user_id)
@@ -282,7 +268,7 @@ def api_key_list_page(request: HttpRequest) -> HttpResponse:
     page = _page(request, api_key_list(form.filters()), newest_first=form.is_newest_first())
     is_filtered = any(request.GET.get(name) for name in ("q", "status"))
     context = {"form": form, "page": page, "is_filtered": is_filtered}
-    return _render(request, "web/access/api_key_list.html", "results", context)
+    return render_page(request, "web/access/api_key_list.html", "results", context)
 
 
 @requires(Permission.API_KEYS_MANAGE)
@@ -388,7 +374,7 @@ def audit_log_page(request: HttpRequest) -> HttpResponse:
         "is_filtered": any(request.GET.get(name) for name in fields),
         "action_suggestions": AUDIT_ACTION_SUGGESTIONS,
     }
-    response = _render(request, "web/access/audit_log.html", "results", context)
+    response = render_page(request, "web/access/audit_log.html", "results", context)
     response.status_code = 400 if form.errors else 200
     return response
 

@@ -40,6 +40,7 @@ from patron.web.forms.customers import (
     view_query,
 )
 from patron.web.models import SavedViewList
+from patron.web.pages import is_htmx
 from patron.web.selectors import saved_view_list
 from patron.web.services.saved_views import saved_view_create, saved_view_delete
 
@@ -118,14 +119,8 @@ def _sort_only(data: QueryDict) -> str:
     return kept.urlencode()
 
 
-def _is_partial(request: HttpRequest) -> bool:
-    """An htmx swap of the results region (a history restore wants the whole page)."""
-    htmx = request.htmx  # type: ignore[attr-defined]
-    return bool(htmx) and not htmx.history_restore_request
-
-
 def _list_context(request: HttpRequest, data: QueryDict, **forms: Any) -> dict[str, Any]:
-    is_partial = _is_partial(request)
+    is_partial = is_htmx(request)
     form = _list_form(data)
     filters = form.filters()
     cursor = form.cleaned_data.get("cursor") or None
@@ -189,7 +184,7 @@ def _bulk_job_waited_for(request: HttpRequest) -> BulkTagJob | None:
 @requires(Permission.CUSTOMERS_VIEW)
 def customer_list(request: HttpRequest) -> HttpResponse:
     context = _list_context(request, request.GET)
-    if _is_partial(request):
+    if is_htmx(request):
         # The results region, plus each filter's error out of band, so typing in the search
         # box never replaces the box itself.
         results = render_to_string(f"{TEMPLATE}#results", context, request)
