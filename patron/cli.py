@@ -17,6 +17,8 @@ source_app = typer.Typer(help="Ingestion sources and their write keys.", no_args
 apikey_app = typer.Typer(help="REST API keys.", no_args_is_help=True)
 app.add_typer(source_app, name="source")
 app.add_typer(apikey_app, name="apikey")
+insights_app = typer.Typer(help="Customer insights: scores and predictions.", no_args_is_help=True)
+app.add_typer(insights_app, name="insights")
 
 
 def _django() -> None:
@@ -154,6 +156,36 @@ def apikey_create(
 def stats(json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Counts of customers, identities, events, orders, lines, products and warnings."""
     _call("stats", *(["--json"] if json else []))
+
+
+@insights_app.command("refresh")
+def insights_refresh(
+    as_of: str = typer.Option(
+        None,
+        "--as-of",
+        help="Compute as if today were this date (YYYY-MM-DD), ignoring later data.",
+    ),
+    horizon_days: int = typer.Option(None, "--horizon-days", help="Prediction horizon in days."),
+) -> None:
+    """Recompute every customer's insights (the worker also does it nightly)."""
+    arguments = []
+    if as_of:
+        arguments += ["--as-of", as_of]
+    if horizon_days is not None:
+        arguments += ["--horizon-days", str(horizon_days)]
+    _call("insights_refresh", *arguments)
+
+
+@insights_app.command("export")
+def insights_export(
+    format: str = typer.Option("csv", "--format", help="csv or parquet."),
+    output: Path = typer.Option(None, "--output", help="File to write; standard output if none."),
+) -> None:
+    """One row per customer: ids, RFM, predictions, churn, next order, engagement, stage."""
+    arguments = ["--format", format]
+    if output is not None:
+        arguments += ["--output", str(output)]
+    _call("insights_export", *arguments)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,12 @@ PAGES = (
     ("customer", "/customers/?sort=-orders", "table.table tbody a[href^='/customers/']"),
     ("duplicates", "/customers/duplicates/?match=phone", None),
     ("merge-preview", "/customers/duplicates/?match=phone", "a.button[href*='/merge/']"),
+    ("insights", "/insights/", None),
+    (
+        "customer-predictions",
+        "/customers/?sort=-orders",
+        "table.table tbody a[href^='/customers/']",
+    ),
     ("companies", "/companies/", None),
     ("company", "/companies/", "table.table tbody a[href^='/companies/']"),
     ("orders", "/orders/", None),
@@ -49,6 +55,9 @@ PAGES = (
     ("api-keys", "/settings/api-keys/", None),
     ("audit-log", "/settings/audit/", None),
 )
+
+# Pages shot scrolled to a region further down (file name -> CSS selector).
+SCROLL_TO = {"customer-predictions": "#panel-predictions"}
 
 
 def free_port() -> int:
@@ -104,6 +113,7 @@ def main() -> None:
         if match is None:
             raise SystemExit(f"no password in createadmin's output: {created!r}")
         patron(["demo-data", "--customers", str(arguments.customers)], environment)
+        patron(["insights", "refresh"], environment)
         port = free_port()
         server = subprocess.Popen(
             [str(BIN / "patron"), "serve", "--port", str(port)],
@@ -125,6 +135,10 @@ def main() -> None:
                     if follow is not None:
                         page.locator(follow).first.click()
                     page.wait_for_load_state("networkidle")
+                    if name in SCROLL_TO:
+                        page.locator(SCROLL_TO[name]).evaluate(
+                            "element => element.scrollIntoView()"
+                        )
                     target = arguments.output / f"{name}.png"
                     page.screenshot(path=str(target), full_page=False)
                     print(f"{target}  ←  {page.url.removeprefix(url[:-1])}")

@@ -77,7 +77,7 @@ def test_every_request_body_refuses_unknown_fields():
                 option["$ref"] for option in schema.get("anyOf", [schema]) if "$ref" in option
             )
 
-    assert len(bodies) == 13
+    assert len(bodies) == 14
     for reference in bodies:
         assert schemas[reference.rsplit("/", 1)[1]]["additionalProperties"] is False, reference
 
@@ -96,7 +96,7 @@ def test_a_source_write_key_is_refused_by_every_endpoint(client, web_source):
             )
         answered.append((method, concrete, response.status_code, response.json()["code"]))
 
-    assert len(answered) == 30
+    assert len(answered) == 36
     assert {(status, code) for _, _, status, code in answered} == {(401, "unauthorized")}
 
 

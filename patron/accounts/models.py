@@ -37,6 +37,8 @@ class Scope(models.TextChoices):
     ORDERS_READ = "orders:read", "Read orders"
     ORDERS_WRITE = "orders:write", "Create and update orders"
     EVENTS_READ = "events:read", "Read stored events and ingestion warnings"
+    INSIGHTS_READ = "insights:read", "Read customer insights, replenishments and fits"
+    INSIGHTS_WRITE = "insights:write", "Start insight refreshes"
 
 
 class ApiKey(TimestampedModel):

@@ -34,6 +34,11 @@ class Permission(models.TextChoices):
     API_KEYS_MANAGE = "api_keys.manage", "Create and revoke API keys"
     USERS_MANAGE = "users.manage", "Invite staff, change roles, deactivate"
     AUDIT_VIEW = "audit.view", "Read the audit log"
+    INSIGHTS_VIEW = "insights.view", "See predictions, scores and the Insights page"
+    INSIGHTS_MANAGE = (
+        "insights.manage",
+        "Refresh insights, run holdout checks and change insight settings",
+    )
 
 
 _EVERYONE = frozenset(
@@ -43,6 +48,7 @@ _EVERYONE = frozenset(
         Permission.COMPANIES_VIEW,
         Permission.CATALOG_VIEW,
         Permission.ORDERS_VIEW,
+        Permission.INSIGHTS_VIEW,
     }
 )
 
@@ -57,6 +63,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.NOTES_WRITE,
         Permission.DATA_VIEW,
         Permission.DATA_IMPORT,
+        Permission.INSIGHTS_MANAGE,
     },
     # Sales work accounts: companies, contacts, notes; no bulk export of the customer base.
     Role.SALES: _EVERYONE
@@ -85,6 +92,8 @@ _SCOPES_BY_PERMISSION: dict[Permission, tuple[Scope, ...]] = {
     Permission.ORDERS_VIEW: (Scope.ORDERS_READ,),
     Permission.ORDERS_EDIT: (Scope.ORDERS_WRITE,),
     Permission.DATA_VIEW: (Scope.EVENTS_READ,),
+    Permission.INSIGHTS_VIEW: (Scope.INSIGHTS_READ,),
+    Permission.INSIGHTS_MANAGE: (Scope.INSIGHTS_WRITE,),
 }
 
 

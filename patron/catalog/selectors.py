@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
@@ -143,4 +144,60 @@ def brand_list() -> list[str]:
         .order_by("brand")
         .values_list("brand", flat=True)
         .distinct()[:MAXIMUM_BRANDS_LISTED]
+    )
+
+
+@dataclass(frozen=True)
+class ProductFacts:
+    """Every product as arrays indexed by position; `index_of` maps a product id to it."""
+
+    product_id: np.ndarray  # int64
+    name: list[str]
+    brand: list[str]  # "" when none
+    category_name: list[str]  # "" when none
+    category_id: np.ndarray  # int64, -1 when none
+    supply_days: np.ndarray  # float64, nan when not stated
+    is_repeatable: np.ndarray  # bool
+    price_cents: np.ndarray  # float64 list price, nan when not stated
+    currency: list[str]
+
+    def index_of(self, product_ids: np.ndarray) -> np.ndarray:
+        """Positions of these product ids; -1 for ids not in the catalogue (or -1)."""
+        if self.product_id.size == 0:
+            return np.full(product_ids.shape, -1, dtype=np.int64)
+        order = np.argsort(self.product_id)
+        sorted_ids = self.product_id[order]
+        found = np.clip(np.searchsorted(sorted_ids, product_ids), 0, sorted_ids.size - 1)
+        return np.where(sorted_ids[found] == product_ids, order[found], -1)
+
+
+def product_facts() -> ProductFacts:
+    """The catalogue for scoring: a few thousand rows at most, read in one query."""
+    rows = list(
+        Product.objects.order_by("id").values_list(
+            "id",
+            "name",
+            "brand",
+            "category_id",
+            "category__name",
+            "supply_days",
+            "is_repeatable",
+            "price",
+            "currency",
+        )
+    )
+    return ProductFacts(
+        product_id=np.array([row[0] for row in rows], dtype=np.int64),
+        name=[row[1] for row in rows],
+        brand=[row[2] for row in rows],
+        category_name=[row[4] or "" for row in rows],
+        category_id=np.array([-1 if row[3] is None else row[3] for row in rows], dtype=np.int64),
+        supply_days=np.array(
+            [np.nan if row[5] is None else float(row[5]) for row in rows], dtype=np.float64
+        ),
+        is_repeatable=np.array([row[6] for row in rows], dtype=bool),
+        price_cents=np.array(
+            [np.nan if row[7] is None else float(row[7]) * 100 for row in rows], dtype=np.float64
+        ),
+        currency=[row[8] for row in rows],
     )

@@ -29,6 +29,7 @@ from patron.core.api import PageQuery
 from patron.core.errors import PatronError, ValidationFailed
 from patron.customers import api as customers_api
 from patron.events import api as events_api
+from patron.insights import api as insights_api
 from patron.orders import api as orders_api
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ _customer_scopes = ApiKeyAuth(read=Scope.CUSTOMERS_READ, write=Scope.CUSTOMERS_W
 _catalog_scopes = ApiKeyAuth(read=Scope.CATALOG_READ, write=Scope.CATALOG_WRITE)
 _order_scopes = ApiKeyAuth(read=Scope.ORDERS_READ, write=Scope.ORDERS_WRITE)
 _event_scopes = ApiKeyAuth(read=Scope.EVENTS_READ)
+_insight_scopes = ApiKeyAuth(read=Scope.INSIGHTS_READ, write=Scope.INSIGHTS_WRITE)
 
 RESOURCES = (
     Resource("customers", customers_api.customers_router, _customer_scopes),
@@ -79,8 +81,24 @@ RESOURCES = (
     Resource("orders", orders_api.router, _order_scopes),
     Resource("events", events_api.events_router, _event_scopes),
     Resource("ingestion-warnings", events_api.warnings_router, _event_scopes),
+    # Under a customer's path, but guarded by the insights scopes: the longest prefix wins.
+    Resource(
+        "customers/{customer_id}/insights",
+        insights_api.customer_insights_router,
+        _insight_scopes,
+    ),
+    Resource("insights", insights_api.router, _insight_scopes),
 )
-_AUTH_BY_PREFIX = {resource.prefix: resource.auth for resource in RESOURCES}
+
+
+def _resource_auth(path: str) -> ApiKeyAuth | None:
+    """The scopes of the resource mounted at the longest prefix of this path (no slashes)."""
+    mounted = [
+        resource
+        for resource in RESOURCES
+        if path == resource.prefix or path.startswith(f"{resource.prefix}/")
+    ]
+    return max(mounted, key=lambda resource: len(resource.prefix)).auth if mounted else None
 
 
 class PatronApi(NinjaAPI):
@@ -98,8 +116,7 @@ class PatronApi(NinjaAPI):
         root = path_prefix if path_prefix is not None else self.get_root_path(path_params or {})
         schema["components"]["schemas"]["Error"] = ErrorOut.model_json_schema()
         for path, operations in schema["paths"].items():
-            prefix = path.removeprefix(root).strip("/").split("/")[0]
-            auth = _AUTH_BY_PREFIX.get(prefix)
+            auth = _resource_auth(path.removeprefix(root).strip("/"))
             if auth is None:
                 continue
             for method, operation in operations.items():

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from django.db.models import (
     Case,
     Count,
@@ -712,3 +713,50 @@ def customer_lifecycle_counts() -> dict[str, int]:
     for stage, count in grouped:
         counts[stage] = count
     return counts
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    """Customers of an id range as arrays, sorted by id, for set-based scoring."""
+
+    customer: np.ndarray  # int64
+    timezone: np.ndarray  # object: IANA zone name, "" when unknown
+    lifecycle_stage: np.ndarray  # object
+
+
+def customer_facts(*, customer_low: int, customer_high: int) -> CustomerFacts:
+    """Customers with ids in [customer_low, customer_high)."""
+    rows = list(
+        Customer.objects.filter(id__gte=customer_low, id__lt=customer_high)
+        .order_by("id")
+        .values_list("id", "timezone", "lifecycle_stage")
+    )
+    return CustomerFacts(
+        customer=np.array([row[0] for row in rows], dtype=np.int64),
+        timezone=np.array([row[1] for row in rows], dtype=object),
+        lifecycle_stage=np.array([row[2] for row in rows], dtype=object),
+    )
+
+
+def customer_contacts(*, customer_low: int, customer_high: int) -> dict[int, tuple[str, str, str]]:
+    """Id -> (first external id, email, lifecycle stage) of customers in [low, high), for exports
+    that write one row per customer: two queries per range."""
+    contacts = {
+        customer_id: ["", email or "", stage]
+        for customer_id, email, stage in Customer.objects.filter(
+            id__gte=customer_low, id__lt=customer_high
+        ).values_list("id", "email", "lifecycle_stage")
+    }
+    external = (
+        Identity.objects.filter(
+            kind=IdentityKind.EXTERNAL_ID,
+            customer_id__gte=customer_low,
+            customer_id__lt=customer_high,
+        )
+        .order_by("customer_id", "pk")
+        .values_list("customer_id", "value")
+    )
+    for customer_id, value in external:
+        if customer_id in contacts and not contacts[customer_id][0]:
+            contacts[customer_id][0] = value
+    return {key: (row[0], row[1], row[2]) for key, row in contacts.items()}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from patron.core.bulk import NULL_TIME, Rows
 from patron.customers.models import Company, CompanyContact
 from patron.demo import shop
 from patron.demo.facts import (
@@ -19,7 +20,6 @@ from patron.demo.facts import (
     rank_within,
     segment_starts,
 )
-from patron.demo.load import NULL_TIME, Rows
 from patron.demo.people import People
 from patron.demo.process import HISTORY_DAYS, Purchases
 from patron.orders.models import Order, OrderLine, OrderStatus, Refund

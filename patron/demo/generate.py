@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from patron.catalog.models import Category, Product, StockStatus
+from patron.core.bulk import NULL_TIME, Rows
 from patron.customers.models import LifecycleStage
 from patron.demo import shop
 from patron.demo.activity import (
@@ -34,7 +35,6 @@ from patron.demo.commerce import (
     web_orders_place,
 )
 from patron.demo.facts import DAY, IdAllocator, ShopIds, static_facts
-from patron.demo.load import NULL_TIME, Rows
 from patron.demo.people import People, people_generate
 from patron.demo.process import HISTORY_DAYS, purchases_simulate
 

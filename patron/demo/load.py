@@ -17,181 +17,15 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from django.conf import settings
 from django.db import connection, models, transaction
 
+from patron.core.bulk import PreparedRows, is_postgresql, sqlite_literal
+
 logger = logging.getLogger(__name__)
-
-# Marks a missing datetime or date in an int64 column.
-NULL_TIME = np.iinfo(np.int64).min
-# Rows handed to one executemany or COPY call: big enough to amortise the call, small enough
-# that the Python tuples of one call stay a few tens of megabytes.
-WRITE_BATCH_ROWS = 50_000
-
-
-@dataclass(frozen=True)
-class Rows:
-    """Column-wise rows for one model: field name -> array, list, or one value for every row."""
-
-    model: type[models.Model]
-    count: int
-    columns: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class PreparedRows:
-    """Rows converted for the current database, ready to write.
-
-    Columns given the same array share one list (and on SQLite one bound parameter); a column
-    with one value for every row is a constant.
-    """
-
-    model: type[models.Model]
-    count: int
-    column_names: list[str]
-    arrays: list[Sequence[Any]]
-    column_array: list[int | None]  # index into arrays, or None for a constant
-    constants: list[Any]
-
-    def _batches(self, columns: list[Any]) -> Iterator[Iterator[tuple[Any, ...]]]:
-        for start in range(0, self.count, WRITE_BATCH_ROWS):
-            stop = min(start + WRITE_BATCH_ROWS, self.count)
-            yield zip(
-                *(
-                    repeat(column, stop - start) if index is None else column[start:stop]
-                    for column, index in columns
-                ),
-                strict=False,
-            )
-
-    def array_batches(self) -> Iterator[Iterator[tuple[Any, ...]]]:
-        """Batches of tuples holding each distinct array once."""
-        return self._batches([(array, 0) for array in self.arrays])
-
-    def row_batches(self) -> Iterator[Iterator[tuple[Any, ...]]]:
-        """Batches of whole rows, one value per column."""
-        return self._batches(
-            [
-                (constant, None) if index is None else (self.arrays[index], index)
-                for index, constant in zip(self.column_array, self.constants, strict=True)
-            ]
-        )
-
-
-def _is_postgresql() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _datetime_text(seconds: np.ndarray) -> np.ndarray:
-    """'YYYY-MM-DD HH:MM:SS' in UTC: the form Django stores in SQLite, so text comparison works."""
-    text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
-    characters = text.view(np.uint32).reshape(text.size, -1)
-    characters[:, 10] = ord(" ")
-    return text.astype("U19")
-
-
-def _money_text(cents: np.ndarray) -> list[str]:
-    # A formatted Decimal string, exact; faster in plain Python than numpy's string functions.
-    return [f"{value // 100}.{value % 100:02d}" for value in cents.tolist()]
-
-
-def _convert(field: models.Field[Any, Any], values: Any, count: int) -> Sequence[Any]:
-    if isinstance(values, list):
-        return values
-    array = np.asarray(values)
-    if array.size == 0:
-        return []
-    if isinstance(field, models.DateTimeField):
-        missing = array == NULL_TIME
-        text = _datetime_text(np.where(missing, 0, array))
-        if _is_postgresql():
-            text = np.strings.add(text, "+00")
-        if missing.any():
-            objects = text.astype(object)
-            objects[missing] = None
-            return list(objects.tolist())
-        return list(text.tolist())
-    if isinstance(field, models.DateField):
-        return list(np.datetime_as_string(array.astype("datetime64[D]")).tolist())
-    if isinstance(field, models.DecimalField):
-        return _money_text(array.astype(np.int64))
-    return list(array.tolist())
-
-
-def _scalar(field: models.Field[Any, Any], value: Any) -> Any:
-    if isinstance(value, str | bool | int | float) or value is None:
-        if isinstance(field, models.DateTimeField) and isinstance(value, int):
-            return _convert(field, np.array([value], dtype=np.int64), 1)[0]
-        return value
-    raise TypeError(f"unsupported constant {value!r} for {field.name}")
-
-
-def rows_prepare(rows: Rows) -> PreparedRows:
-    """Convert canonical columns for this database; pure CPU work, safe off the main thread."""
-    meta = rows.model._meta
-    column_names: list[str] = []
-    arrays: list[Sequence[Any]] = []
-    seen: dict[int, int] = {}  # id of a raw array -> index in arrays
-    column_array: list[int | None] = []
-    constants: list[Any] = []
-    for name, raw in rows.columns.items():
-        field = meta.get_field(name)
-        assert isinstance(field, models.Field)
-        column_names.append(field.column)
-        if isinstance(raw, np.ndarray | list):
-            if len(raw) != rows.count:
-                raise ValueError(f"{meta.label}.{name}: {len(raw)} values for {rows.count} rows")
-            if id(raw) not in seen:
-                seen[id(raw)] = len(arrays)
-                arrays.append(_convert(field, raw, rows.count))
-            column_array.append(seen[id(raw)])
-            constants.append(None)
-        else:
-            column_array.append(None)
-            constants.append(_scalar(field, raw))
-    return PreparedRows(rows.model, rows.count, column_names, arrays, column_array, constants)
-
-
-def _sqlite_literal(value: Any) -> str:
-    """A constant written into the statement instead of bound on every row."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int | float):
-        return repr(value)
-    # Quotes doubled as SQL requires; % doubled because Django's cursor reads %s placeholders.
-    return "'" + str(value).replace("'", "''").replace("%", "%%") + "'"
-
-
-def rows_write(prepared: PreparedRows) -> None:
-    """Insert the rows with their explicit ids, in the caller's transaction."""
-    if prepared.count == 0:
-        return
-    quote = connection.ops.quote_name
-    table = quote(prepared.model._meta.db_table)
-    columns = ", ".join(quote(name) for name in prepared.column_names)
-    with connection.cursor() as cursor:
-        if _is_postgresql():
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for batch in prepared.row_batches():
-                    for row in batch:
-                        copy.write_row(row)
-            return
-        # Numbered parameters bind a shared array once; constants are literals.
-        values = ", ".join(
-            _sqlite_literal(constant) if index is None else f"?{index + 1}"
-            for index, constant in zip(prepared.column_array, prepared.constants, strict=True)
-        )
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({values})"  # noqa: S608 - names from _meta
-        for batch in prepared.array_batches():
-            cursor.executemany(sql, list(batch))
-
 
 # SQLite staging: the generator thread writes a chunk into a private in-memory database with
 # plain tables (the Python-side binding, the costly part, happens there, on the other core);
@@ -245,7 +79,7 @@ def staged_write(staged: StagedChunk) -> None:
                             continue
                         columns = ", ".join(quote(column) for column in rows.column_names)
                         values = ", ".join(
-                            _sqlite_literal(constant) if index is None else f"c{index}"
+                            sqlite_literal(constant) if index is None else f"c{index}"
                             for index, constant in zip(
                                 rows.column_array, rows.constants, strict=True
                             )
@@ -289,7 +123,7 @@ def existing_ids(model: type[models.Model], key_field: str) -> dict[str, int]:
 
 def sequences_reset(model_list: Sequence[type[models.Model]]) -> None:
     """After explicit ids, move PostgreSQL's id sequences past them (SQLite needs nothing)."""
-    if not _is_postgresql():
+    if not is_postgresql():
         return
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
@@ -318,7 +152,7 @@ def _pending_path() -> Path:
 def _secondary_indexes(model_list: Sequence[type[models.Model]]) -> list[tuple[str, str]]:
     tables = [model._meta.db_table for model in model_list]
     with connection.cursor() as cursor:
-        if _is_postgresql():
+        if is_postgresql():
             cursor.execute(
                 """
                 SELECT i.relname, pg_get_indexdef(i.oid)
@@ -408,7 +242,7 @@ def _index_building(cursor: Any) -> Iterator[None]:
     The settings keep temporary storage in memory, which would hold a whole index's sort of
     a large table in RAM; on disk the peak stays flat.
     """
-    if _is_postgresql():
+    if is_postgresql():
         if connection.in_atomic_block:
             # Inside a caller's transaction, deferred foreign-key checks must fire first:
             # PostgreSQL will not index a table with pending trigger events.

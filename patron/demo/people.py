@@ -11,6 +11,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from patron.core.actors import ActorKind
+from patron.core.bulk import NULL_TIME, Rows
 from patron.customers.duplicates import NAME_SCORE_THRESHOLD
 from patron.customers.models import (
     Customer,
@@ -21,7 +22,6 @@ from patron.customers.models import (
 )
 from patron.demo import shop
 from patron.demo.facts import DAY, HOUR, IdAllocator, StaticFacts
-from patron.demo.load import NULL_TIME, Rows
 from patron.demo.process import Purchases
 from patron.privacy.models import Channel, ConsentRecord, ConsentStatus, Purpose
 

@@ -14,6 +14,7 @@ from patron.accounts.services.keys import source_get_or_create
 from patron.catalog.models import Category, Product
 from patron.core import clock
 from patron.core.actors import Actor
+from patron.core.bulk import PreparedRows, rows_prepare, rows_write
 from patron.core.progress import ProgressCallback, ignore_progress
 from patron.customers import selectors as customer_selectors
 from patron.customers.models import Company, CompanyContact, Customer, Identity, Milestone
@@ -21,15 +22,12 @@ from patron.demo import shop
 from patron.demo.facts import IdAllocator, ShopIds
 from patron.demo.generate import Chunk, catalogue_rows, chunk_generate
 from patron.demo.load import (
-    PreparedRows,
     StagedChunk,
     existing_ids,
     indexes_drop,
     indexes_restore,
     next_ids,
-    rows_prepare,
     rows_stage,
-    rows_write,
     sequences_reset,
     staged_write,
 )

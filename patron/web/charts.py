@@ -398,3 +398,58 @@ def heatmap(
         width=width,
         height=HEAT_HEADER + max(len(row_labels), 1) * HEAT_ROW + 2,
     )
+
+
+def grouped_bars(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    value_label: Callable[[float], str] = format_number,
+    axis_label: Callable[[float], str] = format_compact,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+) -> BarChart:
+    """Bars side by side in each group, one per series (say predicted beside actual).
+
+    A None value leaves its bar out; the bars share one axis from zero.
+    """
+    plot = Plot.sized(width, height)
+    count = len(labels)
+    scale = nice_scale(
+        max((value for _, values in series for value in values if value is not None), default=0)
+    )
+    slot = plot.width / count if count else plot.width
+    group_width = slot * 0.8
+    bar_width = round(max(group_width / max(len(series), 1), 1.0), 1)
+    bars = []
+    for index, label in enumerate(labels):
+        left = plot.left + index * slot + (slot - group_width) / 2
+        for number, (name, values) in enumerate(series):
+            value = values[index]
+            if value is None:
+                continue
+            top = _y(value, scale, plot)
+            bars.append(
+                Bar(
+                    round(left + number * bar_width, 1),
+                    top,
+                    bar_width,
+                    round(plot.bottom - top, 1),
+                    number,
+                    f"{label}: {name.lower()} {value_label(value)}",
+                )
+            )
+    # Every group is labelled: groups are few (a dozen at most), unlike periods.
+    x_ticks = tuple(
+        Tick(round(plot.left + (index + 0.5) * slot, 1), label)
+        for index, label in enumerate(labels)
+    )
+    return BarChart(
+        bars=tuple(bars),
+        x_ticks=x_ticks,
+        y_ticks=_y_ticks(scale, plot, axis_label),
+        series_names=tuple(name for name, _ in series),
+        plot=plot,
+        width=width,
+        height=height,
+    )

@@ -28,6 +28,7 @@ NAVIGATION = (
             NavigationEntry("Customers", "web:customer_list", Permission.CUSTOMERS_VIEW),
             NavigationEntry("Companies", "web:company_list", Permission.COMPANIES_VIEW),
             NavigationEntry("Duplicates", "web:duplicate_list", Permission.CUSTOMERS_MERGE),
+            NavigationEntry("Insights", "web:insights", Permission.INSIGHTS_VIEW),
         ),
     ),
     NavigationSection(

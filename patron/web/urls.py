@@ -10,6 +10,7 @@ from patron.web.views import (
     customers,
     dashboard,
     data,
+    insights,
     merge,
 )
 
@@ -25,4 +26,5 @@ urlpatterns = [
     *companies.urlpatterns,
     *commerce.urlpatterns,
     *data.urlpatterns,
+    *insights.urlpatterns,
 ]

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "patron.orders",
     "patron.events",
     "patron.privacy",
+    "patron.insights",
     "patron.web",
 ]
 

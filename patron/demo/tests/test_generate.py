@@ -13,6 +13,7 @@ import pytest
 from email_validator import validate_email
 
 from patron.catalog.models import Category, Product
+from patron.core.bulk import NULL_TIME, Rows
 from patron.customers.models import (
     Company,
     CompanyContact,
@@ -24,7 +25,6 @@ from patron.demo import shop
 from patron.demo.commerce import company_target
 from patron.demo.facts import IdAllocator, ShopIds
 from patron.demo.generate import Chunk, chunk_generate
-from patron.demo.load import NULL_TIME, Rows
 from patron.events.models import Event
 from patron.orders.models import Cart, CartLine, Order, OrderLine, Refund
 from patron.privacy.models import ConsentRecord

@@ -20,6 +20,7 @@ from django.db import OperationalError, connection, transaction
 
 from patron.accounts.models import Source
 from patron.accounts.services.keys import actor_for_source
+from patron.core import hooks
 from patron.core.actors import Actor
 from patron.core.errors import FieldProblem, PatronError, ValidationFailed
 from patron.customers.services.identities import (
@@ -46,6 +47,9 @@ _ATTEMPTS = 3
 # The longest an ingestion warning's message and field may be (the columns' sizes).
 _WARNING_MESSAGE_LENGTH = 1000
 _WARNING_FIELD_LENGTH = 255
+
+# Told with the customers whose new events a batch stored; higher apps rescore them.
+EVENTS_STORED = "events.events_stored"
 
 
 @dataclass(frozen=True)
@@ -384,4 +388,9 @@ def _store(
                 )
         if problems:
             _warnings_store(source, problems, received_at)
+        if inserted:
+            hooks.dispatch(
+                EVENTS_STORED,
+                customer_ids={resolved.customer_ids[message_id] for message_id in inserted},
+            )
     return inserted, problems

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Min, QuerySet, Sum
 
+from patron.core import hooks
 from patron.core.progress import ProgressCallback, ignore_progress
 from patron.customers.services.figures import customer_id_bounds, customer_order_figures_write
 from patron.orders.models import Order, OrderStatus
@@ -23,6 +24,8 @@ from patron.orders.models import Order, OrderStatus
 # parameters, and a batch of a whole-table refresh (about 50,000 demo orders) takes well
 # under a second, so a long refresh shows steady progress and holds no lock for long.
 BATCH_CUSTOMERS = 5_000
+# Told with the customers whose orders changed (after their figures); higher apps rescore them.
+CUSTOMER_ORDERS_CHANGED = "orders.customer_orders_changed"
 
 
 def order_figures(customer_filter: dict[str, object]) -> QuerySet[Order, tuple[Any, ...]]:
@@ -90,6 +93,7 @@ def customer_order_figures_refresh(
         for start in range(0, len(wanted), BATCH_CUSTOMERS):
             batch = wanted[start : start + BATCH_CUSTOMERS]
             changed += _write(order_figures({"customer_id__in": batch}), customer_ids=batch)
+        hooks.dispatch(CUSTOMER_ORDERS_CHANGED, customer_ids=set(wanted))
         return changed
     bounds = customer_id_bounds()
     if bounds is None:

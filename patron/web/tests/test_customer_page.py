@@ -581,8 +581,9 @@ def test_a_timeline_page_costs_the_same_queries_whatever_the_history(
 
 
 # session, user, customer + 4 prefetches, attribute definitions, notes, consent,
-# 2 registered panels, 7 timeline sources.
-PAGE_QUERIES = 19
+# 2 registered panels, 7 timeline sources; the predictions panel: the customer's zone and
+# stage and their insight row (none before a refresh; with one, settings and due products too).
+PAGE_QUERIES = 21
 # session, user, customer, 7 timeline sources.
 TIMELINE_QUERIES = 10
 

@@ -1,0 +1,1 @@
+"""Per-customer scores and predictions, each with its confidence and reasons."""
