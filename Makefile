@@ -39,6 +39,7 @@ demo: install
 	@$(PATRON) migrate
 	@$(PATRON) createadmin
 	@$(PATRON) demo-data --customers $(DEMO_CUSTOMERS)
+	@$(PATRON) insights refresh
 	@mkdir -p var; $(PATRON) worker > var/worker.log 2>&1 & worker=$$!; \
 		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 		echo; echo "Patron is running on http://127.0.0.1:8000 - sign in as 'admin' with the password printed above"; \
