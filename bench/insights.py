@@ -17,6 +17,8 @@ million orders, take 20-30 minutes on SQLite). Measured, in this order:
    distinct (x, t_x, T) rows with weights; repeat buyers' mean values) by Patron's estimators
    and by lifetimes 0.11 (BetaGeoFitter, GammaGammaFitter) on the same arrays, same run.
    Target: Patron no slower.
+4. Rescoring single customers with the stored population, as after a new order (target:
+   within a second).
 
 The last line is one JSON object with every figure.
 """
@@ -38,6 +40,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
+
+
+RESCORE_SAMPLE = 50  # customers rescored one by one, spread over the id range
 
 
 def environment_for(arguments: argparse.Namespace) -> dict[str, str]:
@@ -102,9 +107,11 @@ def in_process(arguments: argparse.Namespace) -> dict[str, Any]:
     def patron_path() -> list[Any]:
         summaries = []
         for low, high in ranges:
-            orders = order_facts(customer_low=low, customer_high=high, as_of=as_of)
+            orders = order_facts(
+                customer_low=low, customer_high=high, as_of=as_of, currency=currency
+            )
             ids = np.arange(low, high, dtype=np.int64)  # every id of the range
-            summaries.append(order_summary(ids, orders, currency))
+            summaries.append(order_summary(ids, orders))
         return summaries
 
     table = connection.ops.quote_name(Order._meta.db_table)
@@ -177,7 +184,23 @@ def in_process(arguments: argparse.Namespace) -> dict[str, Any]:
             reference_gamma_parameters = {"did_not_converge": float("nan")}
         reference_gamma_seconds = time.perf_counter() - started
 
+    # 4. Rescoring single customers with the stored population (what a new order triggers).
+    from patron.insights.services.refresh import customers_rescore
+    from patron.insights.services.runs import refresh_options, run_latest_done
+
+    run = run_latest_done()
+    assert run is not None
+    options = refresh_options(horizon_days=run.horizon_days, churn_days=run.churn_days)
+    sample = np.linspace(ranges[0][0], ranges[-1][1] - 1, RESCORE_SAMPLE).astype(int).tolist()
+    rescore_times = []
+    for customer_id in sample:
+        started = time.perf_counter()
+        customers_rescore([customer_id], run, options)
+        rescore_times.append(time.perf_counter() - started)
+
     return {
+        "rescore_median_ms": float(np.median(rescore_times) * 1000),
+        "rescore_max_ms": float(np.max(rescore_times) * 1000),
         "database": connection.vendor,
         "buyers": int(buyers.sum()),
         "buyers_by_sql": buyers_by_sql,
@@ -243,6 +266,10 @@ def main() -> None:
     print(
         f"  Gamma-Gamma on {figures['gamma_gamma_customers']:,} repeat buyers: Patron "
         f"{figures['gamma_gamma']}, lifetimes {figures['gamma_gamma_lifetimes']}"
+    )
+    print(
+        f"rescoring one customer: median {figures['rescore_median_ms']:.0f} ms, "
+        f"slowest {figures['rescore_max_ms']:.0f} ms of {RESCORE_SAMPLE} (target: within a second)"
     )
     print(json.dumps(figures))
 

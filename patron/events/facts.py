@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 from django.db.models import Case, IntegerField, Q, TextField, Value, When
@@ -45,15 +46,34 @@ class EngagementFacts:
     user_agent: np.ndarray  # object: context.userAgent ("" when not sent)
 
 
-def engagement_event_facts(
-    *, customer_low: int, customer_high: int, since: datetime, as_of: datetime
-) -> EngagementFacts:
-    """Events of customers with ids in [customer_low, customer_high) in (since, as_of]."""
-    kind = Case(
+def _kind() -> Case:
+    return Case(
         *(When(name=name, then=Value(int(code))) for name, code in EMAIL_EVENT_NAMES.items()),
         default=Value(int(EngagementEvent.VIEWED)),
         output_field=IntegerField(),
     )
+
+
+# Deliveries and opens are matched by message and judged by user agent; the JSON of clicks and
+# views (most of the rows) is not parsed at all.
+_MATCHED_NAMES = ("Email Delivered", "Email Opened")
+
+
+def _text_of_matched(*candidates: Any) -> Case:
+    return Case(
+        When(
+            name__in=_MATCHED_NAMES,
+            then=Coalesce(*candidates, Value(""), output_field=TextField()),
+        ),
+        default=Value(""),
+        output_field=TextField(),
+    )
+
+
+def engagement_event_facts(
+    *, customer_low: int, customer_high: int, since: datetime, as_of: datetime
+) -> EngagementFacts:
+    """Events of customers with ids in [customer_low, customer_high) in (since, as_of]."""
     rows = raw_rows(
         Event.objects.filter(
             Q(type=EventType.TRACK, name__in=list(EMAIL_EVENT_NAMES))
@@ -67,14 +87,9 @@ def engagement_event_facts(
         .values_list(
             "customer_id",
             EpochSeconds("timestamp"),
-            kind,
-            Coalesce(
-                KT("properties__email_id"),
-                KT("properties__campaign_id"),
-                Value(""),
-                output_field=TextField(),
-            ),
-            Coalesce(KT("context__userAgent"), Value(""), output_field=TextField()),
+            _kind(),
+            _text_of_matched(KT("properties__email_id"), KT("properties__campaign_id")),
+            _text_of_matched(KT("context__userAgent")),
         )
     )
     customer, seconds, kinds, keys, agents = columns_of(rows, 5)

@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from django.db.models import BigIntegerField, F, QuerySet
+from django.db.models import BigIntegerField, Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Coalesce, Round
 
-from patron.core.sql import EpochSeconds, columns_of, raw_rows
+from patron.core.sql import EpochSeconds, raw_rows
 from patron.orders.models import Order, OrderLine, OrderStatus
 
 # Cancelled orders never count (as in the customers' order figures); an order refunded in
@@ -34,8 +34,8 @@ class OrderFacts:
 
     customer: np.ndarray  # int64 customer id
     placed_seconds: np.ndarray  # int64 UTC epoch seconds
-    value_cents: np.ndarray  # int64, total minus refunded, in `currency`
-    currency: np.ndarray  # object: ISO code
+    value_cents: np.ndarray  # int64, total minus refunded, in the order's currency
+    is_in_currency: np.ndarray  # bool: in the currency asked for (values are not converted)
     has_discount: np.ndarray  # bool: a discount or a coupon
 
 
@@ -47,9 +47,9 @@ class LineFacts:
     placed_seconds: np.ndarray  # int64
     product: np.ndarray  # int64 product id, -1 when the product is unknown
     quantity: np.ndarray  # int64
-    unit_price_cents: np.ndarray  # int64, in `currency`
+    unit_price_cents: np.ndarray  # int64, in the order's currency
     line_total_cents: np.ndarray  # int64
-    currency: np.ndarray  # object
+    is_in_currency: np.ndarray  # bool
 
 
 def _purchases(customer_low: int, customer_high: int, as_of: datetime) -> QuerySet[Order]:
@@ -58,7 +58,20 @@ def _purchases(customer_low: int, customer_high: int, as_of: datetime) -> QueryS
     ).exclude(status__in=_NOT_PURCHASES)
 
 
-def order_facts(*, customer_low: int, customer_high: int, as_of: datetime) -> OrderFacts:
+def _flag(condition: Q) -> Case:
+    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+def _integer_columns(rows: list[tuple[Any, ...]], count: int) -> np.ndarray:
+    """Rows of integers as a (count, rows) array: converted in C, not value by value."""
+    if not rows:
+        return np.zeros((count, 0), dtype=np.int64)
+    return np.array(rows, dtype=np.int64).T
+
+
+def order_facts(
+    *, customer_low: int, customer_high: int, as_of: datetime, currency: str
+) -> OrderFacts:
     """Purchases of customers with ids in [customer_low, customer_high)."""
     rows = raw_rows(
         _purchases(customer_low, customer_high, as_of)
@@ -67,28 +80,23 @@ def order_facts(*, customer_low: int, customer_high: int, as_of: datetime) -> Or
             "customer_id",
             EpochSeconds("placed_at"),
             _cents(F("total") - F("refunded_total")),
-            "currency",
-            F("discount_total"),
-            "coupon",
+            _flag(Q(currency=currency)),
+            _flag(Q(discount_total__gt=0) | ~Q(coupon="")),
         )
     )
-    customer, seconds, value, currency, discount, coupon = columns_of(rows, 6)
+    customer, seconds, value, in_currency, discounted = _integer_columns(rows, 5)
     return OrderFacts(
-        customer=np.array(customer, dtype=np.int64),
-        placed_seconds=np.array(seconds, dtype=np.int64),
-        value_cents=np.array(value, dtype=np.int64),
-        currency=np.array(currency, dtype=object),
-        has_discount=np.array(
-            [
-                bool(float(amount)) or bool(code)
-                for amount, code in zip(discount, coupon, strict=True)
-            ],
-            dtype=bool,
-        ),
+        customer=customer,
+        placed_seconds=seconds,
+        value_cents=value,
+        is_in_currency=in_currency.astype(bool),
+        has_discount=discounted.astype(bool),
     )
 
 
-def order_line_facts(*, customer_low: int, customer_high: int, as_of: datetime) -> LineFacts:
+def order_line_facts(
+    *, customer_low: int, customer_high: int, as_of: datetime, currency: str
+) -> LineFacts:
     """Lines of the purchases of customers with ids in [customer_low, customer_high)."""
     rows = raw_rows(
         OrderLine.objects.filter(
@@ -105,18 +113,20 @@ def order_line_facts(*, customer_low: int, customer_high: int, as_of: datetime) 
             "quantity",
             _cents(F("unit_price")),
             _cents(F("line_total")),
-            "order__currency",
+            _flag(Q(order__currency=currency)),
         )
     )
-    customer, seconds, product, quantity, unit_price, line_total, currency = columns_of(rows, 7)
+    customer, seconds, product, quantity, unit_price, line_total, in_currency = _integer_columns(
+        rows, 7
+    )
     return LineFacts(
-        customer=np.array(customer, dtype=np.int64),
-        placed_seconds=np.array(seconds, dtype=np.int64),
-        product=np.array(product, dtype=np.int64),
-        quantity=np.array(quantity, dtype=np.int64),
-        unit_price_cents=np.array(unit_price, dtype=np.int64),
-        line_total_cents=np.array(line_total, dtype=np.int64),
-        currency=np.array(currency, dtype=object),
+        customer=customer,
+        placed_seconds=seconds,
+        product=product,
+        quantity=quantity,
+        unit_price_cents=unit_price,
+        line_total_cents=line_total,
+        is_in_currency=in_currency.astype(bool),
     )
 
 

@@ -138,14 +138,12 @@ class OrderSummary:
     first_day_value_cents: np.ndarray
 
 
-def order_summary(
-    customer_ids: np.ndarray, orders: OrderFacts, reporting_currency: str
-) -> OrderSummary:
+def order_summary(customer_ids: np.ndarray, orders: OrderFacts) -> OrderSummary:
     """Recency, frequency, value and purchase days per customer, from one range's orders."""
     count = customer_ids.size
     owner = np.searchsorted(customer_ids, orders.customer)
     order_day = orders.placed_seconds // DAY_SECONDS
-    is_reporting = orders.currency == reporting_currency
+    is_reporting = orders.is_in_currency
     order_count = np.bincount(owner, minlength=count)
 
     # Distinct purchase days: sorted by customer then time, so unique keys keep that order.
@@ -199,20 +197,35 @@ def facts_gather(
     def positions(ids: np.ndarray) -> np.ndarray:
         return np.searchsorted(customers.customer, ids)
 
-    orders = order_facts(customer_low=customer_low, customer_high=customer_high, as_of=as_of)
-    summary = order_summary(customers.customer, orders, reporting_currency)
+    orders = order_facts(
+        customer_low=customer_low,
+        customer_high=customer_high,
+        as_of=as_of,
+        currency=reporting_currency,
+    )
+    summary = order_summary(customers.customer, orders)
     owner = summary.owner
 
-    lines = order_line_facts(customer_low=customer_low, customer_high=customer_high, as_of=as_of)
+    lines = order_line_facts(
+        customer_low=customer_low,
+        customer_high=customer_high,
+        as_of=as_of,
+        currency=reporting_currency,
+    )
     line_owner = positions(lines.customer)
     line_product = catalogue.products.index_of(lines.product)
     categories, brands = (
         _top_shares(line_owner, line_product, lines.line_total_cents, key_of_product, count)
         for key_of_product in (catalogue.product_category, catalogue.product_brand)
     )
-    product_currency = np.array([*catalogue.products.currency, ""], dtype=object)
+    # The list price is a reference only where it and the line are in the reporting currency.
+    is_listed_in_currency = np.array(
+        [*(currency == reporting_currency for currency in catalogue.products.currency), False]
+    )
     reference = np.append(catalogue.products.price_cents, np.nan)[line_product]
-    reference = np.where(product_currency[line_product] == lines.currency, reference, np.nan)
+    reference = np.where(
+        is_listed_in_currency[line_product] & lines.is_in_currency, reference, np.nan
+    )
     bands = affinities.price_bands(
         line_customer=line_owner,
         line_unit_price=lines.unit_price_cents.astype(np.float64),

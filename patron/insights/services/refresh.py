@@ -9,14 +9,18 @@ customer's scores take one gather of one id and no fit.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, connections, transaction
 
 from patron.catalog.selectors import product_facts
 from patron.core import clock
@@ -49,6 +53,11 @@ logger = logging.getLogger(__name__)
 # the demo shop) stay a few hundred MB of Python objects while they are converted, and a range
 # takes a few seconds, so the progress bar moves steadily.
 BATCH_CUSTOMERS = 20_000
+# How long after its due date a lapsed (customer, product) pair is still stored.
+LAPSED_PAIR_KEEP_DAYS = 365
+# Processes reading ranges at once: one per core of the 2-core machines Patron targets first;
+# more would only queue on the database.
+GATHER_PROCESSES = 2
 # A population fit needs enough buyers to say anything about the population: below these, the
 # predictions say "not enough data" rather than extrapolate from a handful of people.
 MINIMUM_BUYERS = 30
@@ -422,20 +431,16 @@ def customers_score(
 
 
 def _named_shares(keys: np.ndarray, shares: np.ndarray, names: list[str]) -> list[str]:
-    """JSON text of [[name, share], ...] per customer, best first."""
-    import json
-
+    """JSON text of [[name, share], ...] per customer, best first (names encoded once)."""
+    encoded = [json.dumps(name) for name in names]
     texts = []
-    for row_keys, row_shares in zip(keys.tolist(), shares.tolist(), strict=True):
-        texts.append(
-            json.dumps(
-                [
-                    [names[key], round(share, 3)]
-                    for key, share in zip(row_keys, row_shares, strict=True)
-                    if key >= 0
-                ]
-            )
-        )
+    for row_keys, row_shares in zip(keys.tolist(), np.round(shares, 3).tolist(), strict=True):
+        pairs = [
+            f"[{encoded[key]}, {share}]"
+            for key, share in zip(row_keys, row_shares, strict=True)
+            if key >= 0
+        ]
+        texts.append("[" + ", ".join(pairs) + "]")
     return texts
 
 
@@ -464,7 +469,12 @@ def _replenishment_columns(
         as_of_day=as_of_day,
         prior_intervals=population.replenishment_prior_intervals,
     )
-    keep = np.flatnonzero(estimate.state != "")
+    # Pairs lapsed for more than a year are history, not a replenishment: the customer's page
+    # shows what they bought; storing them would double the table (half the demo shop's pairs).
+    is_old_lapse = (estimate.state == replenishment.ReplenishmentState.LAPSED.value) & (
+        estimate.due_day < as_of_day - LAPSED_PAIR_KEEP_DAYS
+    )
+    keep = np.flatnonzero((estimate.state != "") & ~is_old_lapse)
     own = estimate.customer_cycle_days[keep]
     columns = {
         "customer_id": gathered.customer_id[gathered.pair_customer[keep]],
@@ -513,6 +523,44 @@ def customer_id_ranges() -> list[tuple[int, int]]:
     ]
 
 
+def _range_gather(
+    task: tuple[int, int, RefreshOptions, Catalogue],
+) -> Gathered:
+    low, high, options, catalogue = task
+    return facts_gather(
+        customer_low=low,
+        customer_high=high,
+        as_of=options.as_of,
+        reporting_currency=options.reporting_currency,
+        catalogue=catalogue,
+    )
+
+
+def _ranges_gather(
+    ranges: list[tuple[int, int]], options: RefreshOptions, catalogue: Catalogue
+) -> Iterator[Gathered]:
+    """Each range's facts, in order; read by GATHER_PROCESSES forked processes when there is
+    more than one range (reading and converting rows is half of a refresh, and it runs on
+    every core). Inside a transaction (tests), or with one range, this process reads alone:
+    a fork could not see uncommitted rows."""
+    tasks = [(low, high, options, catalogue) for low, high in ranges]
+    processes = min(GATHER_PROCESSES, os.cpu_count() or 1)
+    if (
+        len(tasks) < 2
+        or processes < 2
+        or connection.in_atomic_block
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        yield from map(_range_gather, tasks)
+        return
+    # Children open their own connections: none may inherit this process's.
+    connections.close_all()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # else a child's copy of a buffer could be written twice
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        yield from pool.imap(_range_gather, tasks)
+
+
 def reporting_currency_choose(configured: str, as_of: datetime) -> str:
     """The configured currency, else the one most purchases are in, else EUR for an empty shop."""
     if configured:
@@ -537,16 +585,8 @@ def insights_refresh(
         total = 2 * len(ranges) + 1
         catalogue = Catalogue.build(product_facts())
         parts = []
-        for done, (low, high) in enumerate(ranges, start=1):
-            parts.append(
-                facts_gather(
-                    customer_low=low,
-                    customer_high=high,
-                    as_of=options.as_of,
-                    reporting_currency=options.reporting_currency,
-                    catalogue=catalogue,
-                )
-            )
+        for done, part in enumerate(_ranges_gather(ranges, options, catalogue), start=1):
+            parts.append(part)
             _progress_save(run, "reading", done, total)
             progress(done, total)
         population = population_fit(parts, options)

@@ -453,3 +453,25 @@ def test_the_export_writes_one_neutralised_row_per_customer_in_csv_and_parquet(
     with pytest.raises(runs.ValidationFailed) as bad:
         insights_export(io.BytesIO(), format_name="xml")
     assert bad.value.field == "format"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ranges_read_by_forked_processes_give_the_same_insights(
+    monkeypatch: pytest.MonkeyPatch, web_source
+) -> None:
+    # given a committed shop read in ranges of 7 customers (forked readers see committed rows)
+    from patron.insights.services import refresh as refresh_module
+
+    source = Source.objects.get(pk=web_source.id)
+    population_shop(source)
+    monkeypatch.setattr(refresh_module, "BATCH_CUSTOMERS", 7)
+    fields = ("order_count", "historic_value", "predicted_orders", "churn_band", "rfm_group")
+    # when refreshed by forked readers, then by this process alone
+    refresh()
+    forked = list(CustomerInsight.objects.order_by("customer_id").values_list(*fields))
+    monkeypatch.setattr(refresh_module, "GATHER_PROCESSES", 1)
+    run = refresh()
+    alone = list(CustomerInsight.objects.order_by("customer_id").values_list(*fields))
+    # then
+    assert run.customer_count == 40 and len(forked) == 40
+    assert forked == alone
