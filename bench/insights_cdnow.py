@@ -28,6 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from patron.insights.estimators.bgnbd import (
+    bgnbd_churn_probability,
     bgnbd_expected_purchases,
     bgnbd_fit,
     bgnbd_log_likelihood,
@@ -100,6 +101,9 @@ def run(name: str, summary: CdnowSummary, repeats: int, is_sample: bool) -> dict
     actual_total = int(summary.holdout_purchases.sum())
     is_silent = summary.holdout_purchases == 0
     aucs = {
+        "patron_churn_risk": roc_auc(
+            bgnbd_churn_probability(fit, HOLDOUT_WEEKS, *arrays), is_silent
+        ),
         "probability_no_purchase": roc_auc(
             bgnbd_probability_no_purchase(fit, HOLDOUT_WEEKS, *arrays), is_silent
         ),

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -24,7 +25,7 @@ from django.db import connection, connections, transaction
 
 from patron.catalog.selectors import product_facts
 from patron.core import clock
-from patron.core.bulk import NULL_TIME, Rows, rows_prepare, rows_write
+from patron.core.bulk import NULL_TIME, PreparedRows, Rows, rows_prepare, rows_write
 from patron.core.progress import ProgressCallback, ignore_progress
 from patron.customers.services.figures import customer_id_bounds
 from patron.customers.services.lifecycle import customer_lifecycle_stages_write
@@ -271,6 +272,16 @@ class Scores:
     pair_columns: dict[str, Any]
     pair_count: int
 
+    def prepared(self, gathered: Gathered) -> tuple[PreparedRows, PreparedRows | None]:
+        """The rows converted for the database: CPU work that may run beside a write."""
+        insights = rows_prepare(Rows(CustomerInsight, gathered.count, self.insight_columns))
+        pairs = (
+            rows_prepare(Rows(ReplenishmentDue, self.pair_count, self.pair_columns))
+            if self.pair_count
+            else None
+        )
+        return insights, pairs
+
 
 def _cents_or_null(values: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values), np.round(values), NULL_TIME).astype(np.int64)
@@ -494,21 +505,37 @@ def _replenishment_columns(
 
 
 def _range_write(
-    low: int, high: int, scores: Scores, gathered: Gathered, options: RefreshOptions
+    low: int,
+    high: int,
+    scores: Scores,
+    gathered: Gathered,
+    options: RefreshOptions,
+    prepared: tuple[PreparedRows, PreparedRows | None] | None = None,
 ) -> None:
     """Replace the range's insight and replenishment rows, and its customers' stages."""
+    insight_rows, pair_rows = prepared or scores.prepared(gathered)
     with transaction.atomic():
         CustomerInsight.objects.filter(customer_id__gte=low, customer_id__lt=high).delete()
         ReplenishmentDue.objects.filter(customer_id__gte=low, customer_id__lt=high).delete()
-        rows_write(rows_prepare(Rows(CustomerInsight, gathered.count, scores.insight_columns)))
-        if scores.pair_count:
-            rows_write(rows_prepare(Rows(ReplenishmentDue, scores.pair_count, scores.pair_columns)))
+        rows_write(insight_rows)
+        if pair_rows is not None:
+            rows_write(pair_rows)
         if not options.is_backtest:
             changed = scores.stages != gathered.current_stage
             customer_lifecycle_stages_write(
                 customer_ids=gathered.customer_id[changed].tolist(),
                 stages=scores.stages[changed].tolist(),
             )
+
+
+def _written(gathered: Gathered) -> Gathered:
+    """What is kept of a written range: its customer count (its arrays may go)."""
+    return Gathered(
+        **{
+            name: value[:0] if isinstance(value, np.ndarray) else value
+            for name, value in vars(gathered).items()
+        }
+    )
 
 
 def customer_id_ranges() -> list[tuple[int, int]]:
@@ -590,20 +617,35 @@ def insights_refresh(
             _progress_save(run, "reading", done, total)
             progress(done, total)
         population = population_fit(parts, options)
+        customer_count = sum(part.count for part in parts)
         _progress_save(run, "fitting", len(ranges) + 1, total)
         progress(len(ranges) + 1, total)
         computed_at = clock.now()
-        for done, ((low, high), gathered) in enumerate(zip(ranges, parts, strict=True), start=1):
+
+        def scored(gathered: Gathered) -> tuple[Scores, tuple[PreparedRows, PreparedRows | None]]:
             scores = customers_score(gathered, population, options, computed_at, catalogue)
-            _range_write(low, high, scores, gathered, options)
-            _progress_save(run, "writing", len(ranges) + 1 + done, total)
-            progress(len(ranges) + 1 + done, total)
+            return scores, scores.prepared(gathered)
+
+        # The next range is scored and converted in a thread while this one is written: numpy
+        # and the database driver release the GIL for much of their work.
+        with ThreadPoolExecutor(max_workers=1) as scorer:
+            pending = scorer.submit(scored, parts[0]) if parts else None
+            for index, (low, high) in enumerate(ranges):
+                assert pending is not None
+                scores, prepared = pending.result()
+                if index + 1 < len(parts):
+                    pending = scorer.submit(scored, parts[index + 1])
+                _range_write(low, high, scores, parts[index], options, prepared)
+                parts[index] = _written(parts[index])
+                done = len(ranges) + 2 + index
+                _progress_save(run, "writing", done, total)
+                progress(done, total)
         with transaction.atomic():
             _fits_save(run, population, options, computed_at)
             InsightRun.objects.filter(pk=run.pk).update(
                 status=RunStatus.DONE,
                 finished_at=clock.now(),
-                customer_count=sum(part.count for part in parts),
+                customer_count=customer_count,
                 population=population.as_json(),
                 reporting_currency=options.reporting_currency,
             )
