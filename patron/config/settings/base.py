@@ -159,7 +159,10 @@ else:
         "name": "patron",
         "filename": str(DATA_DIR / "queue.sqlite3"),
         "immediate": False,
-        "consumer": {"workers": 2, "worker_type": "thread"},
+        # The SQLite queue is polled: an idle worker looks again at most a second later (huey's
+        # default backs off to 10 s), so a customer's new order is rescored within a second or
+        # two. A poll is one indexed read of a small file.
+        "consumer": {"workers": 2, "worker_type": "thread", "max_delay": 1.0},
     }
 
 
