@@ -8,13 +8,21 @@ takes. Table and column names come from the models' _meta, never written out her
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import connection, models
+
+logger = logging.getLogger(__name__)
 
 # Marks a missing datetime, date or amount of money in an int64 column.
 NULL_TIME = np.iinfo(np.int64).min
@@ -190,3 +198,133 @@ def rows_write(prepared: PreparedRows) -> None:
         sql = f"INSERT INTO {table} ({columns}) VALUES ({values})"  # noqa: S608 - names from _meta
         for batch in prepared.array_batches():
             cursor.executemany(sql, list(batch))
+
+
+# Dropping a table's plain indexes before writing most of its rows and building them once
+# afterwards is faster than updating them row by row (measured: a third less time for the demo
+# load, a quarter for an insights refresh). The definitions wait on disk meanwhile, so a job
+# killed half-way gets them back at its next start.
+
+
+def pending_indexes_path(purpose: str) -> Path:
+    """Where dropped index definitions wait, so an interrupted job can restore them next time."""
+    name = str(connection.settings_dict["NAME"]) + str(connection.settings_dict.get("HOST"))
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    return Path(settings.DATA_DIR) / f"{purpose}-indexes-{digest}.json"
+
+
+def _secondary_indexes(model_list: Sequence[type[models.Model]]) -> list[tuple[str, str]]:
+    tables = [model._meta.db_table for model in model_list]
+    with connection.cursor() as cursor:
+        if is_postgresql():
+            cursor.execute(
+                """
+                SELECT i.relname, pg_get_indexdef(i.oid)
+                FROM pg_index x
+                JOIN pg_class i ON i.oid = x.indexrelid
+                JOIN pg_class t ON t.oid = x.indrelid
+                WHERE t.relname = ANY(%s) AND NOT x.indisunique AND NOT x.indisprimary
+                  AND t.relnamespace = to_regnamespace(current_schema())::oid
+                ORDER BY t.relname, i.relname
+                """,
+                [tables],
+            )
+        else:
+            placeholders = ", ".join(["%s"] * len(tables))
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "  # noqa: S608
+                f"AND sql NOT LIKE 'CREATE UNIQUE%%' AND tbl_name IN ({placeholders}) "
+                "ORDER BY tbl_name, name",
+                tables,
+            )
+        return [(str(name), str(sql)) for name, sql in cursor.fetchall()]
+
+
+def _index_columns(model_list: Sequence[type[models.Model]]) -> dict[str, list[str | None]]:
+    """Each index's columns by name (None for an expression)."""
+    with connection.cursor() as cursor:
+        return {
+            name: list(constraint["columns"] or [None])
+            for model in model_list
+            for name, constraint in connection.introspection.get_constraints(
+                cursor, model._meta.db_table
+            ).items()
+            if constraint["index"]
+        }
+
+
+def indexes_drop(
+    model_list: Sequence[type[models.Model]],
+    *,
+    purpose: str,
+    is_kept: Callable[[list[str | None]], bool] = lambda columns: False,
+) -> int:
+    """Drop the tables' non-unique indexes but those `is_kept(columns)` keeps.
+
+    The definitions are remembered on disk first; returns how many were dropped.
+    """
+    columns = _index_columns(model_list)
+    indexes = [
+        (name, definition)
+        for name, definition in _secondary_indexes(model_list)
+        if not is_kept(columns.get(name, [None]))
+    ]
+    if not indexes:
+        return 0
+    path = pending_indexes_path(purpose)
+    path.write_text(json.dumps(indexes))
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for name, _definition in indexes:
+            cursor.execute(f"DROP INDEX {quote(name)}")
+    return len(indexes)
+
+
+def indexes_restore(*, purpose: str) -> int:
+    """Rebuild indexes dropped by indexes_drop (also after an interrupted job); returns count."""
+    path = pending_indexes_path(purpose)
+    if not path.exists():
+        return 0
+    indexes = json.loads(path.read_text())
+    with connection.cursor() as cursor, _index_building(cursor):
+        for name, definition in indexes:
+            statement = definition
+            for prefix in ("CREATE INDEX ", "CREATE UNIQUE INDEX "):
+                if statement.startswith(prefix) and "IF NOT EXISTS" not in statement:
+                    statement = prefix + "IF NOT EXISTS " + statement[len(prefix) :]
+            logger.debug("rebuilding index %s", name)
+            cursor.execute(statement)
+    path.unlink()
+    return len(indexes)
+
+
+@contextmanager
+def _index_building(cursor: Any) -> Iterator[None]:
+    """Prepare the connection for CREATE INDEX on freshly loaded tables.
+
+    SQLite: sort with a helper thread and spill to disk, not memory.
+
+    The settings keep temporary storage in memory, which would hold a whole index's sort of
+    a large table in RAM; on disk the peak stays flat.
+    """
+    if is_postgresql():
+        if connection.in_atomic_block:
+            # Inside a caller's transaction, deferred foreign-key checks must fire first:
+            # PostgreSQL will not index a table with pending trigger events.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        yield
+        return
+    if connection.in_atomic_block:
+        # SQLite cannot change temporary storage inside a transaction; small loads need not.
+        yield
+        return
+    cursor.execute("PRAGMA temp_store")
+    temp_store = int(cursor.fetchone()[0])
+    cursor.execute("PRAGMA threads = 2")
+    cursor.execute("PRAGMA temp_store = FILE")
+    try:
+        yield
+    finally:
+        cursor.execute(f"PRAGMA temp_store = {temp_store}")
+        cursor.execute("PRAGMA threads = 0")

@@ -14,7 +14,13 @@ from patron.accounts.services.keys import source_get_or_create
 from patron.catalog.models import Category, Product
 from patron.core import clock
 from patron.core.actors import Actor
-from patron.core.bulk import PreparedRows, rows_prepare, rows_write
+from patron.core.bulk import (
+    PreparedRows,
+    indexes_drop,
+    indexes_restore,
+    rows_prepare,
+    rows_write,
+)
 from patron.core.progress import ProgressCallback, ignore_progress
 from patron.customers import selectors as customer_selectors
 from patron.customers.models import Company, CompanyContact, Customer, Identity, Milestone
@@ -24,8 +30,6 @@ from patron.demo.generate import Chunk, catalogue_rows, chunk_generate
 from patron.demo.load import (
     StagedChunk,
     existing_ids,
-    indexes_drop,
-    indexes_restore,
     next_ids,
     rows_stage,
     sequences_reset,
@@ -41,6 +45,8 @@ from patron.privacy.models import ConsentRecord
 # 100,000 events: large enough that commits and per-call overheads vanish, small enough that
 # the chunk being written plus the one being generated stay around 200 MB of Python rows.
 CHUNK_CUSTOMERS = 5_000
+# Names the file where indexes dropped by a load wait (core.bulk.pending_indexes_path).
+INDEX_PURPOSE = "demo-data"
 # From this size on, secondary indexes are dropped and rebuilt once at the end: updating them
 # row by row slows inserts several-fold once tables outgrow the cache (docs/demo-data.md).
 BULK_INDEX_THRESHOLD = 100_000
@@ -107,7 +113,7 @@ def demo_data_load(
     """
     started = time.perf_counter()
     # A load that was killed while its indexes were dropped gets them back first.
-    indexes_restore()
+    indexes_restore(purpose=INDEX_PURPOSE)
     existing = customer_selectors.customer_count()
     if existing and not is_append:
         return DemoSummary(True, existing, 0, 0, 0, 0, 0, time.perf_counter() - started)
@@ -136,7 +142,7 @@ def demo_data_load(
     totals = {"companies": 0, "orders": 0, "order_lines": 0, "events": 0}
     is_bulk = customers >= BULK_INDEX_THRESHOLD and customers >= existing
     if is_bulk:
-        indexes_drop(POPULATION_MODELS, is_kept=_is_appended_to)
+        indexes_drop(POPULATION_MODELS, purpose=INDEX_PURPOSE, is_kept=_is_appended_to)
     try:
         # Foreign keys are not looked up row by row (SQLite; PostgreSQL always checks them):
         # the generator allocates every id it references. Small loads are checked at the end;
@@ -159,7 +165,7 @@ def demo_data_load(
             )
     finally:
         if is_bulk:
-            indexes_restore()
+            indexes_restore(purpose=INDEX_PURPOSE)
     sequences_reset(ALL_MODELS)
     # Once for the whole load, after the indexes are back: the generator writes raw order rows.
     with transaction.atomic():

@@ -14,10 +14,10 @@ from email_validator import validate_email
 from patron.accounts.models import AuditEntry, Source
 from patron.catalog.models import Category, Product
 from patron.core import clock
+from patron.core.bulk import pending_indexes_path
 from patron.customers.models import Company, CompanyContact, Customer, Identity, Milestone
 from patron.demo import services
-from patron.demo.load import _pending_path
-from patron.demo.services import DemoSummary, demo_data_load
+from patron.demo.services import INDEX_PURPOSE, DemoSummary, demo_data_load
 from patron.events.models import Event
 from patron.orders.models import Cart, CartLine, Order, OrderLine, OrderStatus
 from patron.privacy.models import ConsentRecord
@@ -202,7 +202,7 @@ def test_a_bulk_load_rebuilds_every_index_it_dropped(
 
     assert summary.customers == 60
     assert indexes() == before
-    assert not _pending_path().exists()
+    assert not pending_indexes_path(INDEX_PURPOSE).exists()
 
 
 def test_the_smallest_shop_still_has_everything_it_references(db: None) -> None:

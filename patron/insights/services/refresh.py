@@ -25,7 +25,15 @@ from django.db import connection, connections, transaction
 
 from patron.catalog.selectors import product_facts
 from patron.core import clock
-from patron.core.bulk import NULL_TIME, PreparedRows, Rows, rows_prepare, rows_write
+from patron.core.bulk import (
+    NULL_TIME,
+    PreparedRows,
+    Rows,
+    indexes_drop,
+    indexes_restore,
+    rows_prepare,
+    rows_write,
+)
 from patron.core.progress import ProgressCallback, ignore_progress
 from patron.customers.services.figures import customer_id_bounds
 from patron.customers.services.lifecycle import customer_lifecycle_stages_write
@@ -54,6 +62,8 @@ logger = logging.getLogger(__name__)
 # the demo shop) stay a few hundred MB of Python objects while they are converted, and a range
 # takes a few seconds, so the progress bar moves steadily.
 BATCH_CUSTOMERS = 20_000
+# Names the file where the insight tables' dropped indexes wait during a refresh.
+INDEX_PURPOSE = "insights-refresh"
 # How long after its due date a lapsed (customer, product) pair is still stored.
 LAPSED_PAIR_KEEP_DAYS = 365
 # Processes reading ranges at once: one per core of the 2-core machines Patron targets first;
@@ -607,6 +617,8 @@ def insights_refresh(
     """Recompute every customer's insights; the run records progress, fits and outcome."""
     started = clock.now()
     InsightRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=started)
+    # A refresh killed while its indexes were dropped gets them back first.
+    indexes_restore(purpose=INDEX_PURPOSE)
     try:
         ranges = customer_id_ranges()
         total = 2 * len(ranges) + 1
@@ -626,6 +638,12 @@ def insights_refresh(
             scores = customers_score(gathered, population, options, computed_at, catalogue)
             return scores, scores.prepared(gathered)
 
+        # With more than one range nearly every row is rewritten: the plain indexes are built
+        # once afterwards instead of updated row by row (filtered insight lists read without
+        # them for the minute this takes).
+        is_rebuilding_indexes = len(ranges) > 1
+        if is_rebuilding_indexes:
+            indexes_drop([CustomerInsight, ReplenishmentDue], purpose=INDEX_PURPOSE)
         # The next range is scored and converted in a thread while this one is written: numpy
         # and the database driver release the GIL for much of their work.
         with ThreadPoolExecutor(max_workers=1) as scorer:
@@ -640,6 +658,8 @@ def insights_refresh(
                 done = len(ranges) + 2 + index
                 _progress_save(run, "writing", done, total)
                 progress(done, total)
+        if is_rebuilding_indexes:
+            indexes_restore(purpose=INDEX_PURPOSE)
         with transaction.atomic():
             _fits_save(run, population, options, computed_at)
             InsightRun.objects.filter(pk=run.pk).update(
@@ -650,6 +670,7 @@ def insights_refresh(
                 reporting_currency=options.reporting_currency,
             )
     except Exception as error:
+        indexes_restore(purpose=INDEX_PURPOSE)
         InsightRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED, finished_at=clock.now(), error=str(error)[:2000]
         )

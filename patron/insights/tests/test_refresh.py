@@ -466,8 +466,10 @@ def test_ranges_read_by_forked_processes_give_the_same_insights(
     population_shop(source)
     monkeypatch.setattr(refresh_module, "BATCH_CUSTOMERS", 7)
     fields = ("order_count", "historic_value", "predicted_orders", "churn_band", "rfm_group")
-    # when refreshed by forked readers, then by this process alone
+    indexes_before = _insight_indexes()
+    # when refreshed by forked readers (indexes dropped while writing), then by this process
     refresh()
+    assert _insight_indexes() == indexes_before
     forked = list(CustomerInsight.objects.order_by("customer_id").values_list(*fields))
     monkeypatch.setattr(refresh_module, "GATHER_PROCESSES", 1)
     run = refresh()
@@ -475,3 +477,17 @@ def test_ranges_read_by_forked_processes_give_the_same_insights(
     # then
     assert run.customer_count == 40 and len(forked) == 40
     assert forked == alone
+
+
+def _insight_indexes() -> set[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        return {
+            name
+            for model in (CustomerInsight, ReplenishmentDue)
+            for name, constraint in connection.introspection.get_constraints(
+                cursor, model._meta.db_table
+            ).items()
+            if constraint["index"]
+        }
