@@ -782,11 +782,3 @@ def customers_rescore(customer_ids: Sequence[int], run: InsightRun, options: Ref
         _range_write(customer_id, customer_id + 1, scores, gathered, options)
         rescored += 1
     return rescored
-
-
-def fresh_as_of(as_of: datetime | None) -> datetime:
-    """The as-of moment: now, or a given moment no later than now."""
-    now = clock.now()
-    if as_of is None:
-        return now
-    return min(as_of, now)

@@ -132,10 +132,6 @@ def refresh_options(
     )
 
 
-def run_latest() -> InsightRun | None:
-    return InsightRun.objects.order_by("-created_at", "-id").first()
-
-
 def run_latest_done() -> InsightRun | None:
     return InsightRun.objects.filter(status=RunStatus.DONE).order_by("-finished_at", "-id").first()
 
