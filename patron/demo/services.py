@@ -178,9 +178,11 @@ def demo_data_load(
         subject_id=seed,
         changes={"customers": customers, "seed": seed, **totals},
     )
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA optimize")
+    # Fresh statistics for the planner: without them PostgreSQL, which has not yet analysed
+    # tables millions of rows larger than at its last look, joins order lines by scanning all
+    # of them (measured: 0.67 s instead of 0.014 s for one customer's lines at 1 M customers).
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA optimize" if connection.vendor == "sqlite" else "ANALYZE")
     return DemoSummary(
         is_skipped=False,
         existing_customers=existing,
