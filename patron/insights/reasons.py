@@ -21,6 +21,9 @@ from patron.insights.models import (
 )
 
 NO_ORDERS = "No orders yet: predictions start from the first order."
+# The blend of a customer's own cycle with the product's is mentioned when it differs from the
+# customer's own by more than this share: smaller differences are within one interval's noise.
+BLEND_SHOWN_SHARE = 0.15
 
 
 def _days(count: float) -> str:
@@ -202,8 +205,17 @@ def replenishment_reason(due: ReplenishmentDue, product_name: str, as_of: dateti
     else:
         head = (
             f"bought {product_name} {_times(due.purchase_count)}, every "
-            f"{_days(due.customer_cycle_days)} a unit on average; last {last}"
+            f"{_days(due.customer_cycle_days)} a unit on average"
         )
+        # With few purchases the product's usual cycle weighs in; say so when it moves the date.
+        if abs(due.expected_cycle_days - due.customer_cycle_days) > (
+            BLEND_SHOWN_SHARE * due.customer_cycle_days
+        ):
+            head += (
+                f" (it usually lasts {_days(due.product_cycle_days)}, so "
+                f"{_days(due.expected_cycle_days)} is expected)"
+            )
+        head += f"; last {last}"
     days = (due.due_at - as_of).total_seconds() / 86_400
     if due.state == ReplenishmentState.LAPSED:
         tail = f"overdue by {_days(-days)}: probably buys it elsewhere now"
@@ -214,7 +226,7 @@ def replenishment_reason(due: ReplenishmentDue, product_name: str, as_of: dateti
     elif days > -1:
         tail = "due today"
     else:
-        tail = f"due since {_days(-days)}"
+        tail = f"due {_days(-days)} ago"
     return f"{head} → {tail}"
 
 
