@@ -26,7 +26,8 @@ class InsightSettingsForm(forms.Form):
         required=False,
         max_length=3,
         help_text="Three letters such as EUR. Values are computed in it; orders in other "
-        "currencies count as purchases but add no value. Empty: the currency most orders use.",
+        "currencies count as purchases but add no value. Empty: the currency of most of the "
+        "latest 10,000 orders.",
         widget=forms.TextInput(attrs={"size": 4, "autocomplete": "off"}),
     )
     horizon_days = _days_field(
