@@ -19,6 +19,7 @@ from patron.insights.models import (
     ReplenishmentState,
     RfmGroup,
 )
+from patron.insights.services.refresh import MINIMUM_BUYERS, MINIMUM_REPEAT_BUYERS
 
 NO_ORDERS = "No orders yet: predictions start from the first order."
 # The blend of a customer's own cycle with the product's is mentioned when it differs from the
@@ -77,8 +78,8 @@ def _no_fit(insight: CustomerInsight) -> list[str]:
     if insight.order_count == 0:
         return [NO_ORDERS]
     return [
-        "Not enough data: the shop needs at least 30 buyers, 10 of them repeat buyers, "
-        "before purchases can be predicted."
+        f"Not enough data: the shop needs at least {MINIMUM_BUYERS} buyers, "
+        f"{MINIMUM_REPEAT_BUYERS} of them repeat buyers, before purchases can be predicted."
     ]
 
 
