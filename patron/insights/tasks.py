@@ -3,6 +3,8 @@ and rescoring customers whose orders or events just changed."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
@@ -35,8 +37,12 @@ def insights_refresh_task(run_id: int) -> None:
 
 
 @db_task()
-def customers_rescore_task(customer_ids: list[int]) -> None:
-    customers_rescore_after_facts(customer_ids)
+def customers_rescore_task(customer_ids: list[int], changed_at: str | None = None) -> None:
+    # The moment travels as ISO text: task arguments are serialised.
+    customers_rescore_after_facts(
+        customer_ids,
+        changed_at=datetime.fromisoformat(changed_at) if changed_at else None,
+    )
 
 
 @db_task()

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from patron.core import clock
+
 # A change touching more customers than this (an import, a bulk load) waits for the nightly
 # refresh: rescoring one customer costs a handful of queries, and a million-row import should
 # not queue a million of them behind it.
@@ -19,4 +21,6 @@ def on_customers_changed(*, customer_ids: Iterable[int], **_: object) -> None:
         return
     from patron.insights.tasks import customers_rescore_task
 
-    transaction.on_commit(lambda: customers_rescore_task(wanted))
+    # The moment is taken once the change is committed: a rescore that starts later reads it,
+    # so a task that finds the customer scored since then may skip them.
+    transaction.on_commit(lambda: customers_rescore_task(wanted, clock.now().isoformat()))

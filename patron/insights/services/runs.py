@@ -16,7 +16,7 @@ from patron.core.actors import Actor, ActorKind
 from patron.core.errors import Conflict, ValidationFailed
 from patron.core.progress import ProgressCallback, ignore_progress
 from patron.insights.estimators.lifecycle import LifecycleRules
-from patron.insights.models import InsightRun, InsightSettings, RunStatus
+from patron.insights.models import CustomerInsight, InsightRun, InsightSettings, RunStatus
 from patron.insights.services.refresh import (
     RefreshOptions,
     customers_rescore,
@@ -188,13 +188,28 @@ def run_execute_by_id(run_id: int) -> InsightRun | None:
     return insights_refresh(run, options)
 
 
-def customers_rescore_after_facts(customer_ids: Iterable[int]) -> int:
-    """Rescore customers whose orders or events changed, with the last refresh's population.
+def customers_rescore_after_facts(
+    customer_ids: Iterable[int], *, changed_at: datetime | None = None
+) -> int:
+    """Rescore customers whose orders or events changed, with the last refresh's population;
+    returns how many were rescored.
 
-    Before any refresh there is no population to score against; the first refresh scores them.
+    Customers scored since `changed_at` are skipped: one request that stores an order from an
+    event tells both the events and the orders hook, and the second rescore would repeat the
+    first. Before any refresh there is no population to score against; the first refresh
+    scores them.
     """
     run = run_latest_done()
     if run is None:
         return 0
+    wanted = set(customer_ids)
+    if changed_at is not None:
+        wanted -= set(
+            CustomerInsight.objects.filter(
+                customer_id__in=wanted, computed_at__gt=changed_at
+            ).values_list("customer_id", flat=True)
+        )
+    if not wanted:
+        return 0
     options = refresh_options(horizon_days=run.horizon_days, churn_days=run.churn_days)
-    return customers_rescore(list(customer_ids), run, options)
+    return customers_rescore(sorted(wanted), run, options)

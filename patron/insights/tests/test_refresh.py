@@ -491,3 +491,20 @@ def _insight_indexes() -> set[str]:
             ).items()
             if constraint["index"]
         }
+
+
+def test_a_customer_scored_since_the_change_is_not_rescored_again(
+    db, source, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a population refreshed at NOW and an order committed a minute later
+    buyers = population_shop(source)
+    refresh()
+    order(source, buyers[3], "AGAIN-1", NOW - timedelta(hours=2))
+    changed_at = NOW + timedelta(minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: NOW + timedelta(minutes=2))
+    # when the first of two hooks' tasks rescores, then the second arrives
+    first = runs.customers_rescore_after_facts([buyers[3].pk], changed_at=changed_at)
+    second = runs.customers_rescore_after_facts([buyers[3].pk], changed_at=changed_at)
+    # then only the first recomputed the customer
+    assert (first, second) == (1, 0)
+    assert insight_of(buyers[3]).order_count == 5  # four orders, then AGAIN-1
