@@ -186,11 +186,11 @@ def in_process(arguments: argparse.Namespace) -> dict[str, Any]:
 
     # 4. Rescoring single customers with the stored population (what a new order triggers).
     from patron.insights.services.refresh import customers_rescore
-    from patron.insights.services.runs import refresh_options, run_latest_done
+    from patron.insights.services.runs import run_latest_done, run_options
 
     run = run_latest_done()
     assert run is not None
-    options = refresh_options(horizon_days=run.horizon_days, churn_days=run.churn_days)
+    options = run_options(run, is_rescoring=True)
     sample = np.linspace(ranges[0][0], ranges[-1][1] - 1, RESCORE_SAMPLE).astype(int).tolist()
     rescore_times = []
     for customer_id in sample:

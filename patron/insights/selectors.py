@@ -21,9 +21,8 @@ from patron.insights.models import (
     ReplenishmentDue,
     ReplenishmentState,
     RfmGroup,
-    RunStatus,
 )
-from patron.insights.services.runs import insight_settings_get
+from patron.insights.services.runs import insight_settings_get, run_latest_done
 
 
 @dataclass(frozen=True)
@@ -259,7 +258,7 @@ def run_list(limit: int = 10) -> list[InsightRun]:
 
 def fits_latest() -> list[Fit]:
     """The fits of the last finished refresh (the parameters every prediction now uses)."""
-    run = InsightRun.objects.filter(status=RunStatus.DONE).order_by("-finished_at", "-id").first()
+    run = run_latest_done()
     return [] if run is None else list(run.fits.order_by("kind"))
 
 

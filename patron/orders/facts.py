@@ -7,6 +7,7 @@ net of refunds, in integer cents of the order's own currency.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,12 @@ class OrderFacts:
     value_cents: np.ndarray  # int64, total minus refunded, in the order's currency
     is_in_currency: np.ndarray  # bool: in the currency asked for (values are not converted)
     has_discount: np.ndarray  # bool: a discount or a coupon
+
+    def selected(self, mask: np.ndarray) -> OrderFacts:
+        """The purchases where mask is true."""
+        return OrderFacts(
+            **{name.name: getattr(self, name.name)[mask] for name in dataclasses.fields(self)}
+        )
 
 
 @dataclass(frozen=True)

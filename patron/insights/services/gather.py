@@ -302,6 +302,25 @@ def _top_shares(
     )
 
 
+def _first_delivery_seconds(
+    events: EngagementFacts, owner: np.ndarray, delivered: np.ndarray, opened: np.ndarray
+) -> np.ndarray:
+    """For each open, when its message (same customer and message key) was first delivered;
+    nan when no delivery was seen."""
+    if delivered.size == 0 or opened.size == 0:
+        return np.full(opened.size, np.nan)
+    both = np.concatenate([delivered, opened])
+    _, codes = np.unique(events.message_key[both].astype(str), return_inverse=True)
+    message = owner[both].astype(np.int64) * (int(codes.max()) + 1) + codes
+    delivery_message, open_message = message[: delivered.size], message[delivered.size :]
+    # Sorted by message, then time: the first row of each message is its first delivery.
+    order = np.lexsort((events.seconds[delivered], delivery_message))
+    first_messages, first_rows = np.unique(delivery_message[order], return_index=True)
+    first_seconds = events.seconds[delivered][order][first_rows].astype(np.float64)
+    found = np.minimum(np.searchsorted(first_messages, open_message), first_messages.size - 1)
+    return np.where(first_messages[found] == open_message, first_seconds[found], np.nan)
+
+
 def _pairs(
     catalogue: Catalogue,
     line_owner: np.ndarray,
@@ -349,26 +368,9 @@ def _engagement(
     """Engagement scores of the range and its send-time observations."""
     kind = events.kind
     delivered = kind == EngagementEvent.DELIVERED
-    # The first delivery of each (customer, message): an open is judged against it.
-    delivery_time: dict[tuple[int, str], int] = {}
-    for owner, key, seconds in zip(
-        event_owner[delivered].tolist(),
-        events.message_key[delivered].tolist(),
-        events.seconds[delivered].tolist(),
-        strict=True,
-    ):
-        known = delivery_time.get((owner, key))
-        if known is None or seconds < known:
-            delivery_time[(owner, key)] = seconds
     opened = np.flatnonzero(kind == EngagementEvent.OPENED)
-    delivered_seconds = np.array(
-        [
-            delivery_time.get((owner, key), np.nan)
-            for owner, key in zip(
-                event_owner[opened].tolist(), events.message_key[opened].tolist(), strict=True
-            )
-        ],
-        dtype=np.float64,
+    delivered_seconds = _first_delivery_seconds(
+        events, event_owner, np.flatnonzero(delivered), opened
     )
     is_machine = engagement.machine_open_mask(
         open_seconds=events.seconds[opened].astype(np.float64),

@@ -18,11 +18,13 @@ from patron.core.actors import Actor
 from patron.core.errors import ValidationFailed
 from patron.insights.estimators import bgnbd, evaluation
 from patron.insights.models import HoldoutCheck, RunStatus
-from patron.insights.services.gather import DAY_SECONDS
+from patron.insights.services.gather import DAY_SECONDS, order_summary
 from patron.insights.services.refresh import (
     MINIMUM_BUYERS,
     MINIMUM_REPEAT_BUYERS,
+    bgnbd_fit_distinct,
     customer_id_ranges,
+    lifetime_inputs,
 )
 from patron.insights.services.runs import staff_user_of
 from patron.orders.facts import order_facts
@@ -31,33 +33,26 @@ MINIMUM_HOLDOUT_DAYS = 7
 MAXIMUM_HOLDOUT_DAYS = 730
 
 
-def _purchase_days(customer: np.ndarray, seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (customer, day) pairs, sorted."""
-    keys = np.unique((customer.astype(np.int64) << 20) | (seconds // DAY_SECONDS))
-    return keys >> 20, keys & ((1 << 20) - 1)
-
-
 def holdout_arrays(start: datetime, end: datetime) -> dict[str, np.ndarray]:
-    """Per customer who bought before `start`: x, t_x, T then, and purchase days in (start, end]."""
+    """Per customer who bought before `start`: x, t_x, T then, and purchase days in (start, end].
+
+    Whole UTC days, as the refresh counts them: a purchase on the day `start` falls in is in
+    the holdout.
+    """
     start_day = math.floor(start.timestamp() / DAY_SECONDS)
     parts: dict[str, list[np.ndarray]] = {"frequency": [], "recency": [], "age": [], "actual": []}
     for low, high in customer_id_ranges():
         # Only purchase days matter here, not values: no currency is singled out.
         orders = order_facts(customer_low=low, customer_high=high, as_of=end, currency="")
-        customer, day = _purchase_days(orders.customer, orders.placed_seconds)
-        before = day < start_day
-        ids, first = np.unique(customer[before], return_index=True)
-        if ids.size == 0:
-            continue
-        counts = np.bincount(np.searchsorted(ids, customer[before]), minlength=ids.size)
-        last = first + counts - 1
-        days_before = day[before]
-        after = ~before & np.isin(customer, ids)
-        actual = np.bincount(np.searchsorted(ids, customer[after]), minlength=ids.size)
-        parts["frequency"].append((counts - 1).astype(np.float64))
-        parts["recency"].append((days_before[last] - days_before[first]).astype(np.float64))
-        parts["age"].append((start_day - days_before[first]).astype(np.float64))
-        parts["actual"].append(actual.astype(np.float64))
+        ids = np.arange(low, high, dtype=np.int64)
+        is_before = orders.placed_seconds // DAY_SECONDS < start_day
+        before = order_summary(ids, orders.selected(is_before))
+        after = order_summary(ids, orders.selected(~is_before))
+        buyers = before.order_count > 0
+        inputs = lifetime_inputs(before, float(start_day))
+        for name in ("frequency", "recency", "age"):
+            parts[name].append(inputs[name][buyers])
+        parts["actual"].append(after.purchase_days[buyers].astype(np.float64))
     return {
         name: np.concatenate(values) if values else np.zeros(0) for name, values in parts.items()
     }
@@ -79,10 +74,7 @@ def holdout_result(start: datetime, end: datetime) -> dict[str, object]:
             "reason": f"{buyers:,} customers bought before the holdout, {repeat_buyers:,} of them "
             f"more than once; the check needs {MINIMUM_BUYERS} and {MINIMUM_REPEAT_BUYERS}.",
         }
-    rows, weights = np.unique(
-        np.stack([frequency, recency, age], axis=1), axis=0, return_counts=True
-    )
-    fit = bgnbd.bgnbd_fit(rows[:, 0], rows[:, 1], rows[:, 2], weights=weights.astype(np.float64))
+    fit = bgnbd_fit_distinct(frequency, recency, age)
     horizon = (end - start).total_seconds() / DAY_SECONDS
     predicted = bgnbd.bgnbd_expected_purchases(fit, horizon, frequency, recency, age)
     no_purchase = bgnbd.bgnbd_probability_no_purchase(fit, horizon, frequency, recency, age)

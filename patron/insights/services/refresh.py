@@ -133,13 +133,26 @@ def _now_day(as_of: datetime) -> float:
 class PurchaseSummary(Protocol):
     """What the lifetime inputs read: a range's OrderSummary, or the Gathered range holding it."""
 
-    order_count: np.ndarray
-    purchase_days: np.ndarray
-    first_day: np.ndarray
-    last_day: np.ndarray
-    value_cents: np.ndarray
-    other_currency_orders: np.ndarray
-    first_day_value_cents: np.ndarray
+    @property
+    def order_count(self) -> np.ndarray: ...
+
+    @property
+    def purchase_days(self) -> np.ndarray: ...
+
+    @property
+    def first_day(self) -> np.ndarray: ...
+
+    @property
+    def last_day(self) -> np.ndarray: ...
+
+    @property
+    def value_cents(self) -> np.ndarray: ...
+
+    @property
+    def other_currency_orders(self) -> np.ndarray: ...
+
+    @property
+    def first_day_value_cents(self) -> np.ndarray: ...
 
 
 def lifetime_inputs(gathered: PurchaseSummary, as_of_day: float) -> dict[str, np.ndarray]:
@@ -165,6 +178,17 @@ def repeat_average_value(gathered: PurchaseSummary) -> tuple[np.ndarray, np.ndar
     return np.where(usable, repeats, 0.0), np.maximum(average, 0.0)
 
 
+def bgnbd_fit_distinct(
+    frequency: np.ndarray, recency: np.ndarray, age: np.ndarray
+) -> bgnbd.BgNbdFit:
+    """BG/NBD over buyers' (x, t_x, T) in whole days. Many customers share a row, so the
+    distinct rows are fitted with weights: a million customers are a few hundred thousand."""
+    rows, weights = np.unique(
+        np.stack([frequency, recency, age], axis=1), axis=0, return_counts=True
+    )
+    return bgnbd.bgnbd_fit(rows[:, 0], rows[:, 1], rows[:, 2], weights=weights.astype(np.float64))
+
+
 def population_fit(parts: Sequence[Gathered], options: RefreshOptions) -> Population:
     """Fit everything that needs the whole population, from the gathered ranges."""
     population = Population()
@@ -187,15 +211,9 @@ def population_fit(parts: Sequence[Gathered], options: RefreshOptions) -> Popula
         population.buyer_count >= MINIMUM_BUYERS
         and population.repeat_buyer_count >= MINIMUM_REPEAT_BUYERS
     ):
-        # Many customers share (x, t_x, T) in whole days: fit the distinct rows with weights.
-        rows, weights = np.unique(
-            np.stack([frequency[buyers], recency[buyers], age[buyers]], axis=1),
-            axis=0,
-            return_counts=True,
-        )
         try:
-            population.bgnbd_fit = bgnbd.bgnbd_fit(
-                rows[:, 0], rows[:, 1], rows[:, 2], weights=weights.astype(np.float64)
+            population.bgnbd_fit = bgnbd_fit_distinct(
+                frequency[buyers], recency[buyers], age[buyers]
             )
         except (ValueError, FloatingPointError) as error:
             logger.warning("BG/NBD fit failed: %s", error)
@@ -539,16 +557,6 @@ def _range_write(
             )
 
 
-def _written(gathered: Gathered) -> Gathered:
-    """What is kept of a written range: its customer count (its arrays may go)."""
-    return Gathered(
-        **{
-            name: value[:0] if isinstance(value, np.ndarray) else value
-            for name, value in vars(gathered).items()
-        }
-    )
-
-
 def customer_id_ranges() -> list[tuple[int, int]]:
     """Id ranges of BATCH_CUSTOMERS ids covering every customer."""
     bounds = customer_id_bounds()
@@ -660,7 +668,6 @@ def insights_refresh(
                 if index + 1 < len(parts):
                     pending = scorer.submit(scored, parts[index + 1])
                 _range_write(low, high, scores, parts[index], options, prepared)
-                parts[index] = _written(parts[index])
                 done = len(ranges) + 2 + index
                 _progress_save(run, "writing", done, total)
                 progress(done, total)
@@ -742,23 +749,18 @@ def population_from_run(run: InsightRun) -> Population:
         send_hour_histogram=stored.get("send_hour_histogram", [0.0] * 24),
         send_weekday_histogram=stored.get("send_weekday_histogram", [0.0] * 7),
     )
-    for fit in run.fits.all():
-        if fit.kind == FitKind.BG_NBD:
-            population.bgnbd_fit = bgnbd.BgNbdFit(
-                **fit.parameters,
-                standard_errors=fit.standard_errors,
-                log_likelihood=fit.log_likelihood,
-                customer_count=fit.customer_count,
-                is_converged=fit.is_converged,
-            )
-        elif fit.kind == FitKind.GAMMA_GAMMA:
-            population.gamma_gamma_fit = gamma_gamma.GammaGammaFit(
-                **fit.parameters,
-                standard_errors=fit.standard_errors,
-                log_likelihood=fit.log_likelihood,
-                customer_count=fit.customer_count,
-                is_converged=fit.is_converged,
-            )
+    for stored in run.fits.all():
+        fields = {
+            **stored.parameters,
+            "standard_errors": stored.standard_errors,
+            "log_likelihood": stored.log_likelihood,
+            "customer_count": stored.customer_count,
+            "is_converged": stored.is_converged,
+        }
+        if stored.kind == FitKind.BG_NBD:
+            population.bgnbd_fit = bgnbd.BgNbdFit(**fields)
+        else:
+            population.gamma_gamma_fit = gamma_gamma.GammaGammaFit(**fields)
     return population
 
 

@@ -123,12 +123,31 @@ def refresh_options(
         horizon_days=horizon,
         churn_days=churn,
         reporting_currency=reporting_currency_choose(settings.reporting_currency, moment),
-        rules=LifecycleRules(
-            new_days=settings.new_days,
-            at_risk_days=settings.at_risk_days,
-            lapsed_days=settings.lapsed_days,
-        ),
+        rules=_lifecycle_rules(settings),
         is_backtest=as_of is not None,
+    )
+
+
+def _lifecycle_rules(settings: InsightSettings) -> LifecycleRules:
+    return LifecycleRules(
+        new_days=settings.new_days,
+        at_risk_days=settings.at_risk_days,
+        lapsed_days=settings.lapsed_days,
+    )
+
+
+def run_options(run: InsightRun, *, is_rescoring: bool = False) -> RefreshOptions:
+    """The options a recorded run was created with: its horizon, churn window and reporting
+    currency (the one its Gamma-Gamma fit is in). A backtest keeps its moment unless customers
+    are rescored after new facts, which is always as of now."""
+    is_backtest = run.is_backtest and not is_rescoring
+    return RefreshOptions(
+        as_of=run.as_of if is_backtest else clock.now(),
+        horizon_days=run.horizon_days,
+        churn_days=run.churn_days,
+        reporting_currency=run.reporting_currency,
+        rules=_lifecycle_rules(insight_settings_get()),
+        is_backtest=is_backtest,
     )
 
 
@@ -180,12 +199,7 @@ def run_execute_by_id(run_id: int) -> InsightRun | None:
     run = InsightRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).first()
     if run is None:
         return None
-    options = refresh_options(
-        as_of=run.as_of if run.is_backtest else None,
-        horizon_days=run.horizon_days,
-        churn_days=run.churn_days,
-    )
-    return insights_refresh(run, options)
+    return insights_refresh(run, run_options(run))
 
 
 def customers_rescore_after_facts(
@@ -211,5 +225,4 @@ def customers_rescore_after_facts(
         )
     if not wanted:
         return 0
-    options = refresh_options(horizon_days=run.horizon_days, churn_days=run.churn_days)
-    return customers_rescore(sorted(wanted), run, options)
+    return customers_rescore(sorted(wanted), run, run_options(run, is_rescoring=True))
