@@ -13,7 +13,7 @@ from enum import IntEnum
 from typing import Any
 
 import numpy as np
-from django.db.models import Case, IntegerField, Q, TextField, Value, When
+from django.db.models import Case, IntegerField, TextField, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 
@@ -47,9 +47,14 @@ class EngagementFacts:
 
 
 def _kind() -> Case:
+    """The event's EngagementEvent code; NULL for events engagement does not read."""
     return Case(
-        *(When(name=name, then=Value(int(code))) for name, code in EMAIL_EVENT_NAMES.items()),
-        default=Value(int(EngagementEvent.VIEWED)),
+        When(type__in=(EventType.PAGE, EventType.SCREEN), then=Value(int(EngagementEvent.VIEWED))),
+        *(
+            When(type=EventType.TRACK, name=name, then=Value(int(code)))
+            for name, code in EMAIL_EVENT_NAMES.items()
+        ),
+        default=None,
         output_field=IntegerField(),
     )
 
@@ -74,20 +79,24 @@ def engagement_event_facts(
     *, customer_low: int, customer_high: int, since: datetime, as_of: datetime
 ) -> EngagementFacts:
     """Events of customers with ids in [customer_low, customer_high) in (since, as_of]."""
+    # The kinds are chosen by the CASE that names them, not by a filter on type and name: with
+    # such a filter SQLite without statistics read every page view of the whole population
+    # through the (type, name, timestamp) index for each range (measured at 100,000 customers:
+    # 3.7 s a range instead of 0.7 s). This way the customer range is the only indexed condition.
     rows = raw_rows(
-        Event.objects.filter(
-            Q(type=EventType.TRACK, name__in=list(EMAIL_EVENT_NAMES))
-            | Q(type__in=(EventType.PAGE, EventType.SCREEN)),
+        Event.objects.annotate(kind=_kind())
+        .filter(
             customer_id__gte=customer_low,
             customer_id__lt=customer_high,
             timestamp__gt=since,
             timestamp__lte=as_of,
+            kind__isnull=False,
         )
         .order_by()
         .values_list(
             "customer_id",
             EpochSeconds("timestamp"),
-            _kind(),
+            "kind",
             _text_of_matched(KT("properties__email_id"), KT("properties__campaign_id")),
             _text_of_matched(KT("context__userAgent")),
         )

@@ -90,11 +90,14 @@ def top_shares(
     same_sizes(owner_index=owners, key_index=keys, amount=amounts)
     finite("amount", amounts)
 
-    pairs, inverse = np.unique(np.stack([owners, keys], axis=1), axis=0, return_inverse=True)
-    pair_amount = np.bincount(inverse.ravel(), weights=amounts, minlength=len(pairs))
+    # (owner, key) packed into one integer: a 1-D unique sorts plain integers, many times
+    # faster than a unique over rows (axis=0), and gives the same (owner, key) order.
+    key_count = int(keys.max()) + 1 if keys.size else 1
+    pairs, inverse = np.unique(owners.astype(np.int64) * key_count + keys, return_inverse=True)
+    pair_amount = np.bincount(inverse.ravel(), weights=amounts, minlength=pairs.size)
     positive = pair_amount > 0
-    pair_owner = pairs[positive, 0] if len(pairs) else np.zeros(0, dtype=np.int64)
-    pair_key = pairs[positive, 1] if len(pairs) else np.zeros(0, dtype=np.int64)
+    pair_owner = pairs[positive] // key_count
+    pair_key = pairs[positive] % key_count
     pair_amount = pair_amount[positive]
     total = np.bincount(pair_owner, weights=pair_amount, minlength=owner_count)
 

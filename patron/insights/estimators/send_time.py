@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -68,10 +69,10 @@ def local_times(
 ) -> LocalTimes:
     """Local hour and weekday of UTC instants in each row's IANA zone, exact across DST.
 
-    For each distinct zone the UTC offset is looked up once per distinct UTC hour (offsets
-    change on whole UTC hours in every current zone) and mapped back with numpy, so millions
-    of rows cost a few thousand lookups per zone. Empty, unknown or invalid zone names use
-    fallback_zone; how many did is reported.
+    For each distinct zone the UTC offset is looked up per distinct UTC day, and per UTC hour
+    on the days it changes (offsets change on whole UTC hours in nearly every zone), and
+    mapped back with numpy, so millions of rows cost a few hundred lookups per zone. Empty,
+    unknown or invalid zone names use fallback_zone; how many did is reported.
     """
     seconds = vector("utc_seconds", utc_seconds)
     if seconds.size and not np.issubdtype(seconds.dtype, np.integer):
@@ -96,11 +97,7 @@ def local_times(
                 zone = fallback
                 fallback_count += rows.size
             hours, hour_inverse = np.unique(seconds[rows] // SECONDS_PER_HOUR, return_inverse=True)
-            hour_offsets = np.array(
-                [_offset_seconds(zone, hour * SECONDS_PER_HOUR) for hour in hours.tolist()],
-                dtype=np.int64,
-            )
-            offsets[rows] = hour_offsets[hour_inverse.ravel()]
+            offsets[rows] = _hour_offsets(zone, hours)[hour_inverse.ravel()]
     local = seconds + offsets
     return LocalTimes(
         hour=((local // SECONDS_PER_HOUR) % HOURS).astype(np.int8),
@@ -109,6 +106,32 @@ def local_times(
     )
 
 
+def _hour_offsets(zone: ZoneInfo, hours: np.ndarray) -> np.ndarray:
+    """UTC offsets of a zone at the start of each (sorted, distinct) UTC hour.
+
+    An offset changes on a few days a year: it is looked up at the start and end of each
+    distinct day, and hour by hour only on days where the two differ.
+    """
+    days, day_of_hour = np.unique(hours // HOURS, return_inverse=True)
+    starts = np.array(
+        [_offset_seconds(zone, int(day) * SECONDS_PER_DAY) for day in days.tolist()],
+        dtype=np.int64,
+    )
+    ends = np.array(
+        [_offset_seconds(zone, (int(day) + 1) * SECONDS_PER_DAY) for day in days.tolist()],
+        dtype=np.int64,
+    )
+    offsets = starts[day_of_hour.ravel()]
+    changing = np.flatnonzero((starts != ends)[day_of_hour.ravel()])
+    offsets[changing] = [
+        _offset_seconds(zone, int(hour) * SECONDS_PER_HOUR) for hour in hours[changing].tolist()
+    ]
+    return offsets
+
+
+# Ranges of customers share zones and days: a refresh asks for the same few thousand offsets
+# again and again.
+@lru_cache(maxsize=1 << 16)
 def _offset_seconds(zone: ZoneInfo, utc_second: int) -> int:
     offset = datetime.fromtimestamp(utc_second, tz=UTC).astimezone(zone).utcoffset()
     return 0 if offset is None else int(offset.total_seconds())
