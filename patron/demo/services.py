@@ -16,10 +16,13 @@ from patron.core import clock
 from patron.core.actors import Actor
 from patron.core.bulk import (
     PreparedRows,
+    StagedRows,
     indexes_drop,
     indexes_restore,
     rows_prepare,
+    rows_stage,
     rows_write,
+    staging_attached,
 )
 from patron.core.progress import ProgressCallback, ignore_progress
 from patron.customers import selectors as customer_selectors
@@ -27,14 +30,7 @@ from patron.customers.models import Company, CompanyContact, Customer, Identity,
 from patron.demo import shop
 from patron.demo.facts import IdAllocator, ShopIds
 from patron.demo.generate import Chunk, catalogue_rows, chunk_generate
-from patron.demo.load import (
-    StagedChunk,
-    existing_ids,
-    next_ids,
-    rows_stage,
-    sequences_reset,
-    staged_write,
-)
+from patron.demo.load import existing_ids, next_ids, sequences_reset
 from patron.events.models import Event
 from patron.orders.models import Cart, CartLine, Order, OrderLine, Refund
 from patron.orders.services.figures import customer_order_figures_refresh
@@ -205,7 +201,7 @@ class _ReadyChunk:
 
     counts: dict[str, int]
     prepared: list[PreparedRows]
-    staged: StagedChunk | None
+    staged: StagedRows | None
 
 
 def _ready(chunk: Chunk, *, is_staged: bool) -> _ReadyChunk:
@@ -258,7 +254,11 @@ def _population_write(
             ready = pending.result()
             pending = pool.submit(generate, index + 1) if index + 1 < chunk_count else None
             if ready.staged is not None:
-                staged_write(ready.staged)
+                try:
+                    with staging_attached(ready.staged) as copy, transaction.atomic():
+                        copy()
+                finally:
+                    ready.staged.close()
             else:
                 with transaction.atomic():
                     for rows in ready.prepared:

@@ -471,7 +471,7 @@ def test_ranges_read_by_forked_processes_give_the_same_insights(
     refresh()
     assert _insight_indexes() == indexes_before
     forked = list(CustomerInsight.objects.order_by("customer_id").values_list(*fields))
-    monkeypatch.setattr(refresh_module, "GATHER_PROCESSES", 1)
+    monkeypatch.setattr(refresh_module, "RANGE_PROCESSES", 1)
     run = refresh()
     alone = list(CustomerInsight.objects.order_by("customer_id").values_list(*fields))
     # then
