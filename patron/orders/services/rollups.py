@@ -167,11 +167,15 @@ def _sales_days_write(start: date | None, end: date | None, currency: str) -> No
 
 def _product_days_write(start: date | None, end: date | None, currency: str) -> None:
     condition, params = _placed_between(start, end)
+    # SQLite plans this join from the lines' product index, then looks up each line's order
+    # at random; CROSS JOIN makes it read the orders in order and each one's lines beside
+    # it (measured at 1 M customers, 11.5 M lines: 23 s instead of 41 s for every day).
+    join = "CROSS JOIN" if connection.vendor == "sqlite" else "JOIN"
     sql = f"""
         INSERT INTO orders_productsalesday (day, product_id, units, revenue)
         SELECT {_day("o.placed_at")}, line.product_id, SUM(line.quantity),
                ROUND(SUM(CASE WHEN o.currency = %s THEN line.line_total ELSE 0 END), 2)
-        FROM orders_order o JOIN orders_orderline line ON line.order_id = o.id
+        FROM orders_order o {join} orders_orderline line ON line.order_id = o.id
         WHERE {_COUNTED} AND line.product_id IS NOT NULL{condition}
         GROUP BY {_day("o.placed_at")}, line.product_id
     """  # noqa: S608 - only fixed SQL fragments are interpolated
