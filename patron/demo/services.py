@@ -17,6 +17,7 @@ from patron.core.actors import Actor
 from patron.core.bulk import (
     PreparedRows,
     StagedRows,
+    bulk_append_journal,
     indexes_drop,
     indexes_restore,
     rows_prepare,
@@ -113,7 +114,15 @@ def demo_data_load(
     existing = customer_selectors.customer_count()
     if existing and not is_append:
         return DemoSummary(True, existing, 0, 0, 0, 0, 0, time.perf_counter() - started)
+    with bulk_append_journal():
+        return _shop_write(
+            customers=customers, seed=seed, existing=existing, started=started, progress=progress
+        )
 
+
+def _shop_write(
+    *, customers: int, seed: int, existing: int, started: float, progress: ProgressCallback
+) -> DemoSummary:
     actor = Actor.system("demo data")
     web = source_get_or_create(name=shop.WEB_SOURCE_NAME, actor=actor)
     back_office = source_get_or_create(name=shop.BACK_OFFICE_SOURCE_NAME, actor=actor)
