@@ -34,7 +34,6 @@ from patron.demo.generate import Chunk, catalogue_rows, chunk_generate
 from patron.demo.load import existing_ids, next_ids, sequences_reset
 from patron.events.models import Event
 from patron.orders.models import Cart, CartLine, Order, OrderLine, Refund
-from patron.orders.services.figures import customer_order_figures_refresh
 from patron.orders.services.rollups import rollups_refresh
 from patron.privacy.models import ConsentRecord
 
@@ -172,9 +171,6 @@ def _shop_write(
         if is_bulk:
             indexes_restore(purpose=INDEX_PURPOSE)
     sequences_reset(ALL_MODELS)
-    # Once for the whole load, after the indexes are back: the generator writes raw order rows.
-    with transaction.atomic():
-        customer_order_figures_refresh()
     rollups_refresh(full=True)  # the dashboard's figures, rebuilt from the orders just written
     audit_record(
         actor=actor,

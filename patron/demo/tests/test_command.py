@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from patron.customers.models import Customer
 from patron.events.models import Event
 from patron.orders.models import Order
+from patron.orders.services.figures import customer_order_figures_refresh
 
 
 def _run(*arguments: str) -> str:
@@ -68,3 +69,18 @@ def test_outside_a_transaction_each_chunk_commits_on_its_own() -> None:
             order.subtotal - order.discount_total + order.shipping_total + order.tax_total
         )
     assert Event.objects.filter(name="Order Completed").count() == len(orders)
+
+
+@pytest.mark.django_db
+def test_the_loaded_customers_carry_the_order_figures_their_orders_give() -> None:
+    # The generator writes the figures with the customers; the service that keeps them equal
+    # to the orders must find nothing to change.
+    _run("--customers", "300", "--seed", "4")
+
+    changed = customer_order_figures_refresh()
+
+    buyers = Customer.objects.filter(order_count__gt=0)
+    assert changed == 0
+    assert buyers.count() > 100
+    assert not buyers.filter(first_order_at__isnull=True).exists()
+    assert not Customer.objects.filter(order_count=0, last_order_at__isnull=False).exists()
