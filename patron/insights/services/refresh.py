@@ -191,10 +191,13 @@ def bgnbd_fit_distinct(
 ) -> bgnbd.BgNbdFit:
     """BG/NBD over buyers' (x, t_x, T) in whole days. Many customers share a row, so the
     distinct rows are fitted with weights: a million customers are a few hundred thousand."""
-    rows, weights = np.unique(
-        np.stack([frequency, recency, age], axis=1), axis=0, return_counts=True
-    )
-    return bgnbd.bgnbd_fit(rows[:, 0], rows[:, 1], rows[:, 2], weights=weights.astype(np.float64))
+    # Sorted by x, then t_x, then T (np.unique's row order) with lexsort: a third of the time
+    # of np.unique over rows.
+    ordered = np.stack([frequency, recency, age], axis=1)[np.lexsort((age, recency, frequency))]
+    starts = np.flatnonzero(np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)])
+    rows = ordered[starts]
+    weights = np.diff(np.r_[starts, ordered.shape[0]]).astype(np.float64)
+    return bgnbd.bgnbd_fit(rows[:, 0], rows[:, 1], rows[:, 2], weights=weights)
 
 
 def population_fit(parts: Sequence[Gathered], options: RefreshOptions) -> Population:
