@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -668,15 +668,18 @@ def _ranges_scored(
                 _scoring_tasks = None
         return
     with ThreadPoolExecutor(max_workers=1) as scorer:
-        pending = [
-            scorer.submit(_range_scored, low, high, part, context)
-            for (low, high), part in zip(ranges[:1], parts[:1], strict=True)
-        ]
+
+        def submitted(index: int) -> Future[ScoredRange] | None:
+            if index >= len(ranges):
+                return None
+            low, high = ranges[index]
+            return scorer.submit(_range_scored, low, high, parts[index], context)
+
+        pending = submitted(0)
         for index in range(len(ranges)):
-            scored = pending.pop().result()
-            if index + 1 < len(ranges):
-                low, high = ranges[index + 1]
-                pending.append(scorer.submit(_range_scored, low, high, parts[index + 1], context))
+            assert pending is not None
+            scored = pending.result()
+            pending = submitted(index + 1)
             yield scored
 
 
