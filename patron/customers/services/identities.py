@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
@@ -567,13 +568,20 @@ def _seen_update(seen: Mapping[int, tuple[datetime, datetime]]) -> None:
     ordered = sorted(seen.items())
     parameters: list[Any] = []
     if connection.vendor == "postgresql":
-        # Three array parameters rather than a placeholder per value, which psycopg binds
-        # by splitting the statement text in Python.
-        rows = "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[])"
+        # One JSON parameter rather than a placeholder per value, which psycopg binds by
+        # splitting the statement text in Python, or arrays of times, which it adapts one
+        # element at a time (0.8 ms of CPU for a batch's 100 customers; orjson takes 0.05).
+        rows = (
+            "SELECT * FROM jsonb_to_recordset(%s::jsonb) "
+            "AS seen (id bigint, first_at timestamptz, last_at timestamptz)"
+        )
         parameters = [
-            [customer_id for customer_id, _ in ordered],
-            [first for _, (first, _) in ordered],
-            [last for _, (_, last) in ordered],
+            orjson.dumps(
+                [
+                    {"id": customer_id, "first_at": first, "last_at": last}
+                    for customer_id, (first, last) in ordered
+                ]
+            ).decode()
         ]
     else:
         adapt = datetime_adapter()

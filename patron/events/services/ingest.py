@@ -10,12 +10,14 @@ that stored their message id.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.db import OperationalError, connection, transaction
 
 from patron.accounts.models import Source
@@ -112,46 +114,108 @@ def _rows_per_insert(columns: int) -> int:
     return max(1, min(maximum_parameters // columns, _ROWS_PER_INSERT_UNCAPPED))
 
 
-def _events_insert(
-    source: Source,
-    messages: Sequence[Message],
-    customer_ids: Mapping[str, int],
-    received_at: datetime,
-) -> set[str]:
-    """Insert the events, skipping message ids already stored; returns the ids inserted.
+# Where the customer goes in a row of _EVENT_COLUMNS: the one value known only once the
+# batch's identities are resolved inside the transaction.
+_CUSTOMER_COLUMN = _EVENT_COLUMNS.index("customer_id")
 
-    One INSERT … ON CONFLICT DO NOTHING RETURNING per chunk, written out because the ORM's
-    bulk_create neither reports which rows it skipped nor builds the statement quickly.
+
+def _json_text(value: Any) -> str:
+    """The JSON text of an event's objects, for a SQLite column or the PostgreSQL parameter.
+
+    orjson writes it ten times faster than json.dumps (0.35 ms less of a 100-event batch on
+    SQLite); json.dumps writes what orjson cannot (integers over 64 bits, nesting deeper than
+    255). Both write a number too large for a double (1e400, which json.loads reads as
+    infinity) as null, which every JSON column accepts.
     """
-    if not messages:
-        return set()
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(_finite(value))
+
+
+def _finite(value: Any) -> Any:
+    """The value with infinite and NaN numbers as None, as orjson writes them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _event_rows(
+    source: Source, messages: Sequence[Message], received_at: datetime
+) -> list[list[Any]]:
+    """Each event's values in _EVENT_COLUMNS order, its customer left empty, for _events_insert.
+
+    Built before the batch's transaction opens: on SQLite that transaction holds the one write
+    lock of the database, and turning a batch into JSON text and times took a third of the time
+    it was held, while the other web process waited to write.
+    """
     if connection.vendor == "postgresql":
-        return _events_insert_postgresql(source, messages, customer_ids, received_at)
-    operations = connection.ops
-    table = operations.quote_name(Event._meta.db_table)
-    columns = ", ".join(operations.quote_name(column) for column in _EVENT_COLUMNS)
-    placeholders = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
+        # Values for the JSON document of _events_insert_postgresql: PostgreSQL reads the
+        # objects and ISO times itself.
+        received = received_at.isoformat()
+        return [
+            [
+                source.pk,
+                message.message_id,
+                message.type,
+                message.name,
+                None,
+                message.user_id,
+                message.anonymous_id,
+                message.properties,
+                message.context,
+                message.original_timestamp.isoformat() if message.original_timestamp else None,
+                message.sent_at.isoformat() if message.sent_at else None,
+                received,
+                message.timestamp.isoformat(),
+                message.is_timestamp_clamped,
+            ]
+            for message in messages
+        ]
     time = datetime_adapter()
-    json_text = operations.adapt_json_value
-    rows = [
-        (
+    received = time(received_at)
+    return [
+        [
             source.pk,
             message.message_id,
             message.type,
             message.name,
-            customer_ids[message.message_id],
+            None,
             message.user_id,
             message.anonymous_id,
-            json_text(message.properties, None),
-            json_text(message.context, None),
+            _json_text(message.properties),
+            _json_text(message.context),
             time(message.original_timestamp),
             time(message.sent_at),
-            time(received_at),
+            received,
             time(message.timestamp),
             message.is_timestamp_clamped,
-        )
+        ]
         for message in messages
     ]
+
+
+def _events_insert(rows: Sequence[list[Any]], customer_ids: Mapping[str, int]) -> set[str]:
+    """Insert the rows of _event_rows, skipping message ids already stored; returns the ids
+    inserted.
+
+    One INSERT … ON CONFLICT DO NOTHING RETURNING per chunk, written out because the ORM's
+    bulk_create neither reports which rows it skipped nor builds the statement quickly.
+    """
+    if not rows:
+        return set()
+    for row in rows:
+        row[_CUSTOMER_COLUMN] = customer_ids[row[1]]
+    if connection.vendor == "postgresql":
+        return _events_insert_postgresql(rows)
+    operations = connection.ops
+    table = operations.quote_name(Event._meta.db_table)
+    columns = ", ".join(operations.quote_name(column) for column in _EVENT_COLUMNS)
+    placeholders = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
     rows_per_insert = _rows_per_insert(len(_EVENT_COLUMNS))
     inserted: set[str] = set()
     with connection.cursor() as cursor:
@@ -186,17 +250,12 @@ _EVENT_COLUMN_TYPES = (
 )
 
 
-def _events_insert_postgresql(
-    source: Source,
-    messages: Sequence[Message],
-    customer_ids: Mapping[str, int],
-    received_at: datetime,
-) -> set[str]:
+def _events_insert_postgresql(rows: Sequence[list[Any]]) -> set[str]:
     """_events_insert on PostgreSQL: the whole batch as one JSON parameter of one INSERT.
 
     psycopg binds parameters on the client by splitting the statement text in Python, which
     for a batch's thousand placeholders cost more than the rest of the request; one
-    jsonb_to_recordset parameter costs one C json.dumps and leaves PostgreSQL the parsing.
+    jsonb_to_recordset parameter costs one _json_text and leaves PostgreSQL the parsing.
     """
     quote = connection.ops.quote_name
     table = quote(Event._meta.db_table)
@@ -205,27 +264,7 @@ def _events_insert_postgresql(
         f"{quote(column)} {kind}"
         for column, kind in zip(_EVENT_COLUMNS, _EVENT_COLUMN_TYPES, strict=True)
     )
-    received = received_at.isoformat()
-    rows = [
-        [
-            source.pk,
-            message.message_id,
-            message.type,
-            message.name,
-            customer_ids[message.message_id],
-            message.user_id,
-            message.anonymous_id,
-            message.properties,
-            message.context,
-            message.original_timestamp.isoformat() if message.original_timestamp else None,
-            message.sent_at.isoformat() if message.sent_at else None,
-            received,
-            message.timestamp.isoformat(),
-            message.is_timestamp_clamped,
-        ]
-        for message in messages
-    ]
-    document = json.dumps([dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows])
+    document = _json_text([dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows])
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 - values are bound
@@ -347,9 +386,12 @@ def batch_ingest(
                 field=dropped.field,
             )
     actor = actor_for_source(source)
+    claims = [_claim(message) for message in parsed.messages]
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            inserted, problems = _store(source, parsed, actor, received_at)
+            # Fresh rows each attempt: _events_insert writes the customers into them.
+            rows = _event_rows(source, parsed.messages, received_at)
+            inserted, problems = _store(source, parsed, claims, rows, actor, received_at)
             break
         except OperationalError as error:
             # Two batches naming the same people can deadlock on PostgreSQL; the database
@@ -368,19 +410,26 @@ def batch_ingest(
 
 
 def _store(
-    source: Source, parsed: ParsedBatch, actor: Actor, received_at: datetime
+    source: Source,
+    parsed: ParsedBatch,
+    claims: Sequence[IdentityClaim],
+    rows: Sequence[list[Any]],
+    actor: Actor,
+    received_at: datetime,
 ) -> tuple[set[str], list[Problem]]:
-    """One attempt at the batch's transaction; returns the ids inserted and all problems."""
+    """One attempt at the batch's transaction; returns the ids inserted and all problems.
+
+    The claims and rows are prepared by the caller, so that the transaction (on SQLite, the
+    database's write lock) lasts only as long as the queries need.
+    """
     problems = list(parsed.problems)
     with transaction.atomic():
         # A retried message resolves to the customers it reached the first time (its
         # identities exist by now), so its identity needs no special case; only its insert
         # is skipped, and with it its side effects: they run once per message id, in the
         # request whose row went in, even when two requests carry it at the same moment.
-        resolved = identities_resolve(
-            [_claim(message) for message in parsed.messages], actor=actor, at=received_at
-        )
-        inserted = _events_insert(source, parsed.messages, resolved.customer_ids, received_at)
+        resolved = identities_resolve(claims, actor=actor, at=received_at)
+        inserted = _events_insert(rows, resolved.customer_ids)
         for message in parsed.messages:
             if message.message_id in inserted and _has_side_effects(message):
                 problems += _side_effects(

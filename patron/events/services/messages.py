@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from patron.events.models import EventType
 
 MAXIMUM_EVENT_BYTES = 32 * 1024  # Segment's own per-message limit, which its clients enforce
@@ -26,9 +28,13 @@ EXCERPT_LENGTH = 500
 _EXTRA_FIELDS = ("groupId", "previousId", "category", "integrations", "channel", "version")
 # EventType.values builds a new list on every access; this is read once per message.
 _EVENT_TYPES = frozenset(EventType.values)
-# The encoder that measures an event's size, built once: json.dumps with options builds a
-# new encoder on every call, which cost more than the encoding of a small event.
+# The encoder that measures an event's size exactly, built once: json.dumps with options
+# builds a new encoder on every call, which cost more than the encoding of a small event.
 _COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# orjson measures a typical event ten times faster but writes some numbers shorter than the
+# exact encoder (1e-7 for 1e-07, null for -Infinity: never under a third of its length), so an
+# event it measures above this is measured again exactly.
+_APPROXIMATE_SIZE_TRUSTED_BELOW = MAXIMUM_EVENT_BYTES // 3
 # JSON decodes a surrogate pair into one character, so any surrogate left is unpaired.
 _UNSAFE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 
@@ -95,6 +101,18 @@ def excerpt_of(item: Any) -> str:
     except (TypeError, ValueError):
         text = repr(item)
     return text[:EXCERPT_LENGTH]
+
+
+def _encoded_size(item: dict[str, Any]) -> int:
+    """The event's compact JSON in UTF-8 bytes, as Segment's clients measure it."""
+    try:
+        size = len(orjson.dumps(item))
+    except orjson.JSONEncodeError:  # an integer over 64 bits, or nested deeper than orjson goes
+        size = MAXIMUM_EVENT_BYTES
+    if size >= _APPROXIMATE_SIZE_TRUSTED_BELOW:
+        text = _COMPACT_JSON.encode(item)
+        size = len(text) if text.isascii() else len(text.encode())
+    return size
 
 
 def _clean_text(value: Any) -> tuple[Any, bool]:
@@ -277,8 +295,7 @@ def message_parse(
             "NUL characters or unpaired UTF-16 surrogates were removed from the event",
         )
     try:
-        text = _COMPACT_JSON.encode(item)
-        size = len(text) if text.isascii() else len(text.encode())
+        size = _encoded_size(item)
         if size > MAXIMUM_EVENT_BYTES:
             raise _Dropped(
                 WarningCode.EVENT_TOO_LARGE,

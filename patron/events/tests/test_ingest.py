@@ -156,6 +156,20 @@ def test_script_tags_are_stored_verbatim(shop):
     assert event.properties == {"q": "<img onerror=x>"}
 
 
+def test_numbers_orjson_cannot_write_are_stored_as_json_writes_them(shop):
+    # Beyond 64 bits orjson refuses; json.loads reads 1e400 as infinity, which has no JSON.
+    ingest(
+        shop,
+        track("m-1", "A", {"big": 2**70, "nested": {"deep": [-(2**65)]}}),
+        track("m-2", "B", {"huge": float("inf"), "kept": 1.5}),
+    )
+
+    events = {event.message_id: event for event in Event.objects.all()}
+    assert events["m-1"].properties == {"big": 2**70, "nested": {"deep": [-(2**65)]}}
+    assert events["m-2"].properties == {"huge": None, "kept": 1.5}
+    assert IngestionWarning.objects.count() == 0
+
+
 def test_customers_first_and_last_seen_follow_event_times(shop):
     ingest(
         shop,

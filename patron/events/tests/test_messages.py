@@ -129,6 +129,20 @@ def test_an_event_over_32_kb_is_dropped():
     assert dropped_code(item) == (WarningCode.EVENT_TOO_LARGE, "")
 
 
+def test_the_size_limit_counts_numbers_as_json_writes_them():
+    # json writes 1e-07 where orjson writes 1e-7: these events differ by one byte a number.
+    def sized(count: int) -> dict:
+        return {"type": "track", "event": "A", "userId": "u", "properties": {"x": [1e-07] * count}}
+
+    overhead = len('{"type":"track","event":"A","userId":"u","properties":{"x":[]}}')
+    fits = sized((MAXIMUM_EVENT_BYTES - overhead + 1) // len("1e-07,"))
+    over = sized((MAXIMUM_EVENT_BYTES - overhead + 1) // len("1e-07,") + 1)
+
+    message, problems = parse_one(fits)
+    assert message is not None and problems == []
+    assert dropped_code(over) == (WarningCode.EVENT_TOO_LARGE, "")
+
+
 def test_the_size_limit_counts_utf8_bytes_not_characters():
     def sized(text: str) -> dict:
         return {"type": "track", "event": "A", "userId": "u", "properties": {"x": text}}
