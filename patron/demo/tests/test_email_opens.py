@@ -9,35 +9,16 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from patron.catalog.models import Category, Product
-from patron.customers.models import Company, CompanyContact, Customer, Identity, Milestone
 from patron.demo import shop
 from patron.demo.activity import APPLE_PRIVACY_SHARE, MAIL_CLIENT_USER_AGENTS
 from patron.demo.facts import IdAllocator, ShopIds
 from patron.demo.generate import chunk_generate
+from patron.demo.services import ALL_MODELS
 from patron.events.models import Event
 from patron.insights.estimators.engagement import machine_open_mask
-from patron.orders.models import Cart, CartLine, Order, OrderLine, Refund
-from patron.privacy.models import ConsentRecord
 
 NOW = 1_780_000_000  # 2026-05-28, a fixed "now" so the chunk is reproducible
 CUSTOMERS = 1_000
-MODELS = (
-    Category,
-    Product,
-    Customer,
-    Identity,
-    Milestone,
-    ConsentRecord,
-    Company,
-    CompanyContact,
-    Order,
-    OrderLine,
-    Refund,
-    Cart,
-    CartLine,
-    Event,
-)
 APPLE_PROXY = "Mozilla/5.0"
 
 
@@ -59,7 +40,7 @@ def email_events() -> list[EmailEvent]:
         customers_before=0,
         now_seconds=NOW,
         shop_ids=ShopIds(1, 2, np.arange(1, len(shop.PRODUCTS) + 1)),
-        ids=IdAllocator(dict.fromkeys(MODELS, 1)),
+        ids=IdAllocator(dict.fromkeys(ALL_MODELS, 1)),
     )
     events = next(rows for rows in chunk.tables if rows.model is Event)
     columns = ("customer", "name", "timestamp", "properties", "context")

@@ -12,7 +12,6 @@ import phonenumbers
 import pytest
 from email_validator import validate_email
 
-from patron.catalog.models import Category, Product
 from patron.core.bulk import NULL_TIME, Rows
 from patron.customers.models import (
     Company,
@@ -25,28 +24,13 @@ from patron.demo import shop
 from patron.demo.commerce import company_target
 from patron.demo.facts import IdAllocator, ShopIds
 from patron.demo.generate import Chunk, chunk_generate
+from patron.demo.services import ALL_MODELS
 from patron.events.models import Event
-from patron.orders.models import Cart, CartLine, Order, OrderLine, Refund
+from patron.orders.models import Cart, CartLine, Order, OrderLine
 from patron.privacy.models import ConsentRecord
 
 NOW = 1_780_000_000  # 2026-05-28, a fixed "now" so the chunk is reproducible
 CUSTOMERS = 1_000
-MODELS = (
-    Category,
-    Product,
-    Customer,
-    Identity,
-    Milestone,
-    ConsentRecord,
-    Company,
-    CompanyContact,
-    Order,
-    OrderLine,
-    Refund,
-    Cart,
-    CartLine,
-    Event,
-)
 WEB, BACK_OFFICE = 1, 2
 
 
@@ -57,7 +41,7 @@ def _generate(seed: int = 7) -> Chunk:
         customers_before=0,
         now_seconds=NOW,
         shop_ids=ShopIds(WEB, BACK_OFFICE, np.arange(1, len(shop.PRODUCTS) + 1)),
-        ids=IdAllocator(dict.fromkeys(MODELS, 1)),
+        ids=IdAllocator(dict.fromkeys(ALL_MODELS, 1)),
     )
 
 

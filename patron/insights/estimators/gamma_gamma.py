@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from patron.insights.estimators.bgnbd import (
+from patron.insights.estimators.likelihood import (
     checked_weights,
-    minimise_over_logarithms,
-    standard_errors_from_gradient,
+    maximum_likelihood_fit,
     weighted_mean_of_negatives,
 )
 
@@ -39,6 +38,17 @@ class GammaGammaFit:
         return {"p": self.p, "q": self.q, "gamma": self.gamma}
 
 
+def _paired(frequency: np.ndarray, average_value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    frequencies = np.asarray(frequency, dtype=np.float64).reshape(-1)
+    averages = np.asarray(average_value, dtype=np.float64).reshape(-1)
+    if len(frequencies) != len(averages):
+        raise ValueError(
+            "frequency and average_value must have equal lengths, "
+            f"got {len(frequencies)} and {len(averages)}"
+        )
+    return frequencies, averages
+
+
 def gamma_gamma_fit(
     frequency: np.ndarray,
     average_value: np.ndarray,
@@ -49,13 +59,7 @@ def gamma_gamma_fit(
 
     frequency: repeat transactions (x > 0); average_value: their mean value (> 0).
     """
-    frequencies = np.asarray(frequency, dtype=np.float64).reshape(-1)
-    averages = np.asarray(average_value, dtype=np.float64).reshape(-1)
-    if len(frequencies) != len(averages):
-        raise ValueError(
-            "frequency and average_value must have equal lengths, "
-            f"got {len(frequencies)} and {len(averages)}"
-        )
+    frequencies, averages = _paired(frequency, average_value)
     for name, values in (("frequency", frequencies), ("average_value", averages)):
         if not np.all(np.isfinite(values)):
             raise ValueError(f"{name} must be finite (row {int(np.argmin(np.isfinite(values)))})")
@@ -80,24 +84,21 @@ def gamma_gamma_fit(
     # equals the observed mean spend, with shapes p = 1 and q = 2 (the smallest whole q that
     # gives a finite mean).
     mean_value = float((row_weights * averages).sum()) / total_weight
-    result = minimise_over_logarithms(
-        mean_negative_log_likelihood, np.array([1.0, 2.0, mean_value])
+    fit = maximum_likelihood_fit(
+        mean_negative_log_likelihood,
+        np.array([1.0, 2.0, mean_value]),
+        names=PARAMETER_NAMES,
+        total_weight=total_weight,
     )
-    p, q, gamma = result.parameters
-    errors = standard_errors_from_gradient(
-        mean_negative_log_likelihood, result.parameters, total_weight
-    )
+    p, q, gamma = fit.parameters
     return GammaGammaFit(
         p=float(p),
         q=float(q),
         gamma=float(gamma),
-        standard_errors={
-            name: float(error) for name, error in zip(PARAMETER_NAMES, errors, strict=True)
-        },
-        log_likelihood=-result.value * total_weight,
-        customer_count=round(total_weight),
-        # A proper optimum also has a positive definite Hessian (finite standard errors).
-        is_converged=result.is_converged and bool(np.all(np.isfinite(errors))),
+        standard_errors=fit.standard_errors,
+        log_likelihood=fit.log_likelihood,
+        customer_count=fit.customer_count,
+        is_converged=fit.is_converged,
     )
 
 
@@ -109,13 +110,7 @@ def gamma_gamma_expected_value(
     For x = 0 it is the population mean p * gamma / (q - 1) (infinite when q <= 1, where the
     fitted population has no finite mean).
     """
-    frequencies = np.asarray(frequency, dtype=np.float64).reshape(-1)
-    averages = np.asarray(average_value, dtype=np.float64).reshape(-1)
-    if len(frequencies) != len(averages):
-        raise ValueError(
-            "frequency and average_value must have equal lengths, "
-            f"got {len(frequencies)} and {len(averages)}"
-        )
+    frequencies, averages = _paired(frequency, average_value)
     for name, values in (("frequency", frequencies), ("average_value", averages)):
         if not np.all(np.isfinite(values)) or np.any(values < 0):
             raise ValueError(f"{name} must be finite and non-negative")
