@@ -42,6 +42,8 @@ class Company(TimestampedModel):
 class Customer(TimestampedModel):
     """One person. Anonymous visitors are customers too until identify tells who they are."""
 
+    # The list's (created_at, id) index serves every lookup by creation time.
+    created_at = models.DateTimeField(auto_now_add=True)
     first_name = models.CharField(max_length=200, blank=True, default="")
     last_name = models.CharField(max_length=200, blank=True, default="")
     email = models.CharField(max_length=320, null=True, blank=True)
@@ -146,7 +148,9 @@ class IdentityKind(models.TextChoices):
 class Identity(TimestampedModel):
     """A (kind, value) that points at exactly one customer."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="identities", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=IdentityKind.choices)
     value = models.CharField(max_length=320)
     last_seen_at = models.DateTimeField(null=True, blank=True)
@@ -191,7 +195,9 @@ class IdentityConflict(models.Model):
 
 
 class CompanyContact(TimestampedModel):
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")
     title = models.CharField(max_length=200, blank=True, default="")
 
@@ -212,7 +218,7 @@ class Tag(TimestampedModel):
 
 
 class CustomerTag(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, db_index=False)
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -226,7 +232,9 @@ class CustomerTag(models.Model):
 
 
 class Note(TimestampedModel):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="notes", db_index=False
+    )
     body = models.TextField()
     author_kind = models.CharField(max_length=16, choices=ActorKind.choices)
     author_identifier = models.CharField(max_length=255)
@@ -277,7 +285,9 @@ class MilestoneKind(models.TextChoices):
 class Milestone(TimestampedModel):
     """A dated occasion; recurring ones (birthdays) come round every year."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="milestones")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="milestones", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=MilestoneKind.choices)
     label = models.CharField(max_length=200, blank=True, default="")
     date = models.DateField()

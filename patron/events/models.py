@@ -22,12 +22,19 @@ class EventType(models.TextChoices):
 class Event(models.Model):
     """One Segment-compatible message as received; a fact, never rewritten by derivation."""
 
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="events")
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="events", db_index=False
+    )
     message_id = models.CharField(max_length=255)
     type = models.CharField(max_length=16, choices=EventType.choices)
     name = models.CharField(max_length=255, blank=True, default="")
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        db_index=False,
     )
     user_id = models.CharField(max_length=255, blank=True, default="")
     anonymous_id = models.CharField(max_length=255, blank=True, default="")
@@ -68,7 +75,9 @@ class Event(models.Model):
 class IngestionWarning(models.Model):
     """An event dropped or altered on its own while the rest of its batch was stored."""
 
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="ingestion_warnings")
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="ingestion_warnings", db_index=False
+    )
     message_id = models.CharField(max_length=255, blank=True, default="")
     code = models.CharField(max_length=64)
     field = models.CharField(max_length=255, blank=True, default="")

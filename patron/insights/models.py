@@ -286,7 +286,9 @@ class CustomerInsight(models.Model):
 class ReplenishmentDue(models.Model):
     """When one customer will run out of one product they buy again, from their own intervals."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     computed_at = models.DateTimeField()
     purchase_count = models.PositiveIntegerField()

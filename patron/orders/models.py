@@ -30,9 +30,13 @@ class OrderStatus(models.TextChoices):
 
 
 class Order(TimestampedModel):
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="orders")
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     external_id = models.CharField(max_length=255)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     status = models.CharField(
         max_length=20, choices=OrderStatus.choices, default=OrderStatus.COMPLETED
     )
@@ -87,10 +91,15 @@ class Order(TimestampedModel):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     position = models.PositiveIntegerField()
     product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="order_lines"
+        Product,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="order_lines",
+        db_index=False,
     )
     sku = models.CharField(max_length=128)
     name = models.CharField(max_length=300, blank=True, default="")
@@ -119,7 +128,9 @@ class OrderLine(models.Model):
 
 
 class Refund(TimestampedModel):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="refunds", db_index=False
+    )
     external_id = models.CharField(max_length=255)
     amount = money()
     reason = models.CharField(max_length=500, blank=True, default="")
@@ -142,9 +153,13 @@ class CartStatus(models.TextChoices):
 class Cart(TimestampedModel):
     """A shopping cart built from Product Added/Removed events; abandoned-cart flows read it."""
 
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="carts")
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="carts", db_index=False
+    )
     external_id = models.CharField(max_length=255)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="carts")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="carts", db_index=False
+    )
     status = models.CharField(max_length=20, choices=CartStatus.choices, default=CartStatus.OPEN)
     currency = models.CharField(max_length=3, blank=True, default="")
     last_activity_at = models.DateTimeField()
@@ -169,7 +184,7 @@ class Cart(TimestampedModel):
 
 
 class CartLine(models.Model):
-    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines", db_index=False)
     product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL)
     sku = models.CharField(max_length=128)
     name = models.CharField(max_length=300, blank=True, default="")

@@ -31,7 +31,9 @@ class ConsentStatus(models.TextChoices):
 class ConsentRecord(models.Model):
     """The latest record per (customer, purpose, channel) is the consent in force."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_records")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="consent_records", db_index=False
+    )
     purpose = models.CharField(max_length=32, choices=Purpose.choices)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     status = models.CharField(max_length=16, choices=ConsentStatus.choices)

@@ -17,7 +17,10 @@ class SavedView(TimestampedModel):
     """A named set of a list's filters and sort, kept as the list's query string."""
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+        db_index=False,
     )
     list_name = models.CharField(max_length=32, choices=SavedViewList.choices)
     name = models.CharField(max_length=80)
