@@ -155,7 +155,7 @@ if ENVIRONMENT.redis_url:
     }
 else:
     HUEY = {
-        "huey_class": "huey.SqliteHuey",
+        "huey_class": "patron.core.queue.SqliteQueue",
         "name": "patron",
         "filename": str(DATA_DIR / "queue.sqlite3"),
         "immediate": False,
