@@ -129,12 +129,12 @@ def in_process(arguments: argparse.Namespace) -> dict[str, Any]:
     if connection.vendor == "sqlite":
         day = "unixepoch(placed_at) / 86400"
     else:
-        day = "CAST(EXTRACT(EPOCH FROM placed_at) AS bigint) / 86400"
+        day = "CAST(FLOOR(EXTRACT(EPOCH FROM placed_at)) AS bigint) / 86400"
     # Per customer and day first, then per customer. The first day's value rides in the low
     # bits of MIN(day << 40 | value): one pass, no join or window (cents stay below 2**40).
     summary_statement = (
         "SELECT customer_id, SUM(purchases), COUNT(*), MIN(day), MAX(day), SUM(value), "
-        "SUM(other_currency), MIN(day * 1099511627776 + value) % 1099511627776 "
+        "SUM(other_currency), MIN(day * 1099511627776 + value) %% 1099511627776 "
         "FROM (SELECT customer_id, "
         f"{day} AS day, COUNT(*) AS purchases, "
         "SUM(CASE WHEN currency = %s "
