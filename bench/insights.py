@@ -167,7 +167,7 @@ def in_process(arguments: argparse.Namespace) -> dict[str, Any]:
         plain_path()
         plain_times.append(time.perf_counter() - started)
     buyers_by_sql = len(by_sql)
-    summaries_agree = _summaries_agree(summaries, ranges, by_sql, np)
+    summaries_agree = _summaries_agree(summaries, ranges, by_sql)
 
     # 3. The fits on the arrays the refresh builds.
     inputs = [lifetime_inputs(summary, as_of_day) for summary in summaries]
@@ -267,9 +267,11 @@ def in_process(arguments: argparse.Namespace) -> dict[str, Any]:
 
 
 def _summaries_agree(
-    summaries: list[Any], ranges: list[tuple[int, int]], rows: list[tuple[int, ...]], np: Any
+    summaries: list[Any], ranges: list[tuple[int, int]], rows: list[tuple[int, ...]]
 ) -> bool:
     """Whether Patron's per-range summaries and the SQL's rows give every buyer the same figures."""
+    import numpy as np
+
     if not rows:
         return all(int(summary.order_count.sum()) == 0 for summary in summaries)
     table = np.array(rows, dtype=np.int64)
