@@ -237,6 +237,12 @@ WARNING_EXPLANATIONS: dict[str, WarningExplanation] = {
         "surrogates, which the database cannot store.",
         "Remove control characters and broken emoji halves from the text before sending it.",
     ),
+    WarningCode.NUMBER_OUT_OF_RANGE: WarningExplanation(
+        "Number out of range",
+        "The event was stored, but a number in it (named in the warning) was larger than a "
+        "double can hold, such as 1e400; JSON has no infinity, so it was stored as null.",
+        "Send such values as text, or in a smaller unit.",
+    ),
     WarningCode.INVALID_TRAIT: WarningExplanation(
         "Trait not applied",
         "The event was stored, but one trait (named in the warning) was not applied to the "

@@ -28,6 +28,7 @@ from patron.events.wire import (
     Refused,
     body_read,
     json_parse,
+    may_hold_huge_numbers,
     may_hold_unsafe_characters,
     write_key_from_authorization,
 )
@@ -148,6 +149,7 @@ def _ingest(request: HttpRequest, forced_type: str | None) -> HttpResponse:
         batch_sent_at=batch_sent_at,
         forced_type=forced_type,
         may_need_cleaning=may_hold_unsafe_characters(data),
+        may_hold_huge_numbers=may_hold_huge_numbers(data),
     )
     return _cors(JsonResponse({"success": True}))
 

@@ -20,6 +20,9 @@ _INFLATE_STEP_BYTES = 256 * 1024  # small steps, so the cap is checked often
 _ACCEPTED_CONTENT_TYPES = {"", "application/json", "text/plain"}
 # JSON escapes that decode to characters PostgreSQL refuses: NUL and UTF-16 surrogates.
 _UNSAFE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+# A JSON number json.loads reads as infinity has an exponent of three digits or more, or
+# over 308 digits before any exponent; anything else stays within a double's range.
+_HUGE_NUMBER = re.compile(rb"[eE]\+?[0-9]{3}|[0-9]{309}")
 
 
 class Refused(Exception):
@@ -134,6 +137,11 @@ def json_parse(data: bytes) -> Any:
         raise Refused(400, "invalid_json", "the body is not UTF-8 text") from error
     except (ValueError, RecursionError) as error:
         raise Refused(400, "invalid_json", f"the body is not valid JSON: {error}"[:300]) from error
+
+
+def may_hold_huge_numbers(data: bytes) -> bool:
+    """Whether the JSON text may hold a number beyond a double's range; a scan, not a walk."""
+    return _HUGE_NUMBER.search(data) is not None
 
 
 def may_hold_unsafe_characters(data: bytes) -> bool:

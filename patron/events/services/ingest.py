@@ -349,6 +349,7 @@ def batch_ingest(
     batch_sent_at: Any = None,
     forced_type: str | None = None,
     may_need_cleaning: bool = True,
+    may_hold_huge_numbers: bool = True,
 ) -> IngestResult:
     """Store a batch whole or not at all; a bad message is dropped alone with a warning.
 
@@ -362,6 +363,7 @@ def batch_ingest(
         batch_sent_at=batch_sent_at,
         forced_type=forced_type,
         may_need_cleaning=may_need_cleaning,
+        may_hold_huge_numbers=may_hold_huge_numbers,
     )
     if forced_type is not None:
         dropped = next((problem for problem in parsed.problems if problem.is_dropped), None)

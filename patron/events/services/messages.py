@@ -7,6 +7,7 @@ fields of the Segment spec are kept; any other top-level field is ignored, as Se
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -51,6 +52,7 @@ class WarningCode:
     INVALID_TRAIT = "invalid_trait"
     INVALID_PROPERTY = "invalid_property"
     ORDER_NOT_FOUND = "order_not_found"
+    NUMBER_OUT_OF_RANGE = "number_out_of_range"
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,31 @@ def _encoded_size(item: dict[str, Any]) -> int:
         text = _COMPACT_JSON.encode(item)
         size = len(text) if text.isascii() else len(text.encode())
     return size
+
+
+# Fields named in one event's number_out_of_range warnings; a hostile event may hold thousands.
+_OUT_OF_RANGE_FIELDS_NAMED = 3
+
+
+def _non_finite_fields(value: Any, path: str) -> list[str]:
+    """Where the value holds a number read as infinity, as dotted paths, at most a few.
+
+    A loop rather than recursion: JSON nested nearly as deep as json.loads allows must not
+    exhaust the stack here.
+    """
+    found: list[str] = []
+    pending = [(value, path)]
+    while pending and len(found) < _OUT_OF_RANGE_FIELDS_NAMED:
+        item, where = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            found.append(where)
+        elif isinstance(item, dict):
+            pending.extend((child, f"{where}.{key}") for key, child in reversed(item.items()))
+        elif isinstance(item, list):
+            pending.extend(
+                (child, f"{where}[{index}]") for index, child in reversed(list(enumerate(item)))
+            )
+    return found
 
 
 def _clean_text(value: Any) -> tuple[Any, bool]:
@@ -253,12 +280,14 @@ def message_parse(
     batch_sent_at: Any = None,
     forced_type: str | None = None,
     may_need_cleaning: bool = True,
+    may_hold_huge_numbers: bool = True,
     problems: list[Problem],
 ) -> Message | None:
     """One raw item as a Message, or None when it must be dropped; problems collects why.
 
-    may_need_cleaning=False skips the search for NUL characters and lone surrogates, for a
-    caller that already knows the raw body holds none.
+    may_need_cleaning=False skips the search for NUL characters and lone surrogates, and
+    may_hold_huge_numbers=False the search for numbers read as infinity, for a caller that
+    already knows the raw body holds none.
     """
     message_id = ""
 
@@ -345,6 +374,18 @@ def message_parse(
         original, sent, timestamp, is_clamped = _times(
             item, batch_sent_at=batch_sent_at, received_at=received_at, warn=warn
         )
+        if may_hold_huge_numbers:
+            # Traits have their own check (invalid_trait); the rest is stored as JSON, which
+            # has no infinity: the number is kept as null, and the sender told where.
+            stored = _non_finite_fields(context, "context")
+            if payload_field == "properties":
+                stored = _non_finite_fields(properties, "properties") + stored
+            for field in stored[:_OUT_OF_RANGE_FIELDS_NAMED]:
+                warn(
+                    WarningCode.NUMBER_OUT_OF_RANGE,
+                    field,
+                    "is beyond the range of a double (about 1.8e308) and was stored as null",
+                )
     except _Dropped as dropped:
         warn(dropped.code, dropped.field, dropped.message, is_dropped=True)
         return None
@@ -372,6 +413,7 @@ def messages_parse(
     batch_sent_at: Any = None,
     forced_type: str | None = None,
     may_need_cleaning: bool = True,
+    may_hold_huge_numbers: bool = True,
 ) -> ParsedBatch:
     """Every item checked on its own; a message id seen twice is kept once (the first)."""
     problems: list[Problem] = []
@@ -384,6 +426,7 @@ def messages_parse(
             batch_sent_at=batch_sent_at,
             forced_type=forced_type,
             may_need_cleaning=may_need_cleaning,
+            may_hold_huge_numbers=may_hold_huge_numbers,
             problems=problems,
         )
         if message is None or message.message_id in seen:

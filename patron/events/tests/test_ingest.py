@@ -167,7 +167,13 @@ def test_numbers_orjson_cannot_write_are_stored_as_json_writes_them(shop):
     events = {event.message_id: event for event in Event.objects.all()}
     assert events["m-1"].properties == {"big": 2**70, "nested": {"deep": [-(2**65)]}}
     assert events["m-2"].properties == {"huge": None, "kept": 1.5}
-    assert IngestionWarning.objects.count() == 0
+    assert warnings() == [("m-2", "number_out_of_range", "properties.huge")]
+
+
+def test_an_infinite_trait_is_refused_by_its_own_check_only(shop):
+    ingest(shop, identify("m-1", {"score": float("inf"), "plan": "gold"}))
+
+    assert warnings() == [("m-1", "invalid_trait", "traits.score")]
 
 
 def test_customers_first_and_last_seen_follow_event_times(shop):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from patron.events.services.messages import (
     messages_parse,
     parse_time,
 )
+from patron.events.wire import may_hold_huge_numbers
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -324,3 +326,23 @@ def test_parse_time_reads_iso_forms_and_refuses_others():
         parse_time("01/03/2026")
     with pytest.raises(ValueError, match="ISO 8601"):
         parse_time(1700000000)
+
+
+@pytest.mark.parametrize(
+    ("text", "may_hold"),
+    [
+        (b'{"price": 1e400}', True),
+        (b'{"price": -1E+999}', True),
+        (b'{"price": ' + b"9" * 309 + b"}", True),
+        (b'{"price": 1e30, "tiny": 1e-400, "id": "' + b"1" * 30 + b'"}', False),
+        (b'{"price": 1e300}', True),  # a scan: a false alarm costs a walk that finds nothing
+        (b'{"price": 19.99}', False),
+    ],
+)
+def test_the_scan_for_huge_numbers_misses_none_that_read_as_infinity(
+    text: bytes, may_hold: bool
+) -> None:
+    # given a JSON text; when scanned; then it is flagged whenever json.loads reads infinity
+    assert may_hold_huge_numbers(text) is may_hold
+    reads_infinity = "inf" in repr(json.loads(text))
+    assert not reads_infinity or may_hold_huge_numbers(text)

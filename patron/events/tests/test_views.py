@@ -412,6 +412,48 @@ def test_nul_characters_are_stored_without_them(client, web_source):
     assert IngestionWarning.objects.get().code == "characters_removed"
 
 
+def test_a_number_beyond_a_double_is_stored_as_null_with_a_warning_naming_it(client, web_source):
+    # 1e400 is valid JSON text that json.loads reads as infinity, which JSON cannot store;
+    # 1e-400 reads as 0.0 and 1e300 is an ordinary double.
+    body = (
+        '{"batch": [{"type": "track", "event": "A", "userId": "u-1", "messageId": "m-1", '
+        '"properties": {"price": 1e400, "items": [{"qty": -1E+999}], "tiny": 1e-400, '
+        '"big": 1e300}, "context": {"screen": {"width": 1e309}}}]}'
+    )
+
+    response = post(client, "/v1/batch", body, Authorization=basic(web_source.secret))
+
+    assert_success(response)
+    stored = Event.objects.get()
+    big = stored.properties.pop("big")
+    assert stored.properties == {"price": None, "items": [{"qty": None}], "tiny": 0.0}
+    assert float(big) == 1e300  # PostgreSQL's jsonb gives it back as the integer it equals
+    assert stored.context["screen"] == {"width": None}
+    assert sorted(IngestionWarning.objects.values_list("code", "field")) == [
+        ("number_out_of_range", "context.screen.width"),
+        ("number_out_of_range", "properties.items[0].qty"),
+        ("number_out_of_range", "properties.price"),
+    ]
+
+
+def test_a_hostile_event_full_of_huge_numbers_gets_three_warnings(client, web_source):
+    huge = ", ".join(f'"n{number}": 1e999' for number in range(1_000))
+    body = (
+        '{"batch": [{"type": "track", "event": "A", "userId": "u-1", "messageId": "m-1", '
+        f'"properties": {{{huge}}}}}]}}'
+    )
+
+    response = post(client, "/v1/batch", body, Authorization=basic(web_source.secret))
+
+    assert_success(response)
+    assert set(Event.objects.get().properties.values()) == {None}
+    assert list(IngestionWarning.objects.values_list("field", flat=True).order_by("id")) == [
+        "properties.n0",
+        "properties.n1",
+        "properties.n2",
+    ]
+
+
 def test_long_strings_within_the_event_limit_are_kept(client, web_source):
     long_text = "é" * 10_000
 
