@@ -31,6 +31,7 @@ from queue import Empty, Full
 from typing import IO, Any, Generic, NamedTuple, Protocol, TypeVar
 
 import numpy as np
+import orjson
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
@@ -1147,18 +1148,25 @@ def _adapted_rows(
         yield (*values, *constants)
 
 
+def _json_ready(value: Any) -> Any:
+    """A row's value for orjson: JSON text already encoded goes in as it is, not as a string."""
+    return orjson.Fragment(str(value)) if isinstance(value, JsonText) else value
+
+
 def rows_insert(
     model: type[models.Model],
     fields: Sequence[str],
     rows: Sequence[Sequence[Any]],
     *,
     constants: Mapping[str, Any] | None = None,
+    conflicts_skipped: bool = False,
 ) -> None:
     """Insert rows of a model: each row gives the values of `fields` (attnames such as
     customer_id), in that order, as clean as the ORM would be given them.
 
     Every other concrete field takes its value from `constants`, else its default (the current
     time for auto_now fields); a primary key left out is assigned by the database.
+    conflicts_skipped leaves out, silently, a row that would break a unique constraint.
     """
     if not rows:
         return
@@ -1190,6 +1198,27 @@ def rows_insert(
     )
     table = quote(meta.db_table)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and conflicts_skipped:
+            # COPY cannot skip a row, and executemany sends a statement per row (200 rows
+            # cost the server 5 ms): one INSERT reads all the rows from one JSON parameter.
+            definitions = ", ".join(
+                f"{quote(model_field.column)} {model_field.db_type(connection)}"
+                for model_field in given
+            )
+            read = ", ".join(quote(model_field.column) for model_field in given)
+            keys = [model_field.column for model_field in given]
+            document = orjson.dumps(
+                [dict(zip(keys, map(_json_ready, row), strict=True)) for row in rows],
+                default=str,  # Decimal: PostgreSQL reads the text into its numeric column
+            ).decode()
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {read}"  # noqa: S608 - names come from the model
+                + ", %s" * len(constant_values)
+                + f" FROM jsonb_to_recordset(%s::jsonb) AS given ({definitions})"
+                " ON CONFLICT DO NOTHING",
+                [*constant_values, document],
+            )
+            return
         if connection.vendor == "postgresql":
             # COPY streams rows without a statement per row or a parameter limit.
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -1198,7 +1227,8 @@ def rows_insert(
             return
         placeholders = ", ".join(["%s"] * (len(given) + len(constant_fields)))
         cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608 - names come from the model
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 - names come from the model
+            + (" ON CONFLICT DO NOTHING" if conflicts_skipped else ""),
             list(values),
         )
 
