@@ -19,10 +19,16 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 
-from patron.accounts.services.audit import audit_entry, audit_record_many
+from patron.accounts.services.audit import (
+    AuditFact,
+    audit_entry,
+    audit_record_bulk,
+    audit_record_many,
+)
 from patron.core import clock
 from patron.core.actors import Actor
 from patron.core.errors import Conflict, FieldProblem, ValidationFailed
+from patron.core.tabular import ids_reserve, rows_insert
 from patron.customers import validation
 from patron.customers.models import (
     AttributeDefinition,
@@ -185,18 +191,23 @@ class _Resolver:
     def create_pending(self) -> None:
         """Create the batch's new customers and identities in bulk; settle races after."""
         new = [customer for customer in self.new_customers if not customer.is_folded]
-        rows = Customer.objects.bulk_create(
+        # Written out rather than bulk_create: the ORM's preparing of every value of every row
+        # took 20 ms of a batch of 100 new people, three times what the database spent.
+        for customer, customer_id in zip(new, ids_reserve(Customer, len(new)), strict=True):
+            customer.customer_id = customer_id
+        rows_insert(
+            Customer,
+            ("id", "is_identified", "first_seen_at", "last_seen_at"),
             [
-                Customer(
-                    is_identified=customer.is_identified,
-                    first_seen_at=customer.first_seen_at,
-                    last_seen_at=customer.last_seen_at,
+                (
+                    customer.customer_id,
+                    customer.is_identified,
+                    customer.first_seen_at,
+                    customer.last_seen_at,
                 )
                 for customer in new
-            ]
+            ],
         )
-        for customer, row in zip(new, rows, strict=True):
-            customer.customer_id = row.pk
         wanted: dict[IdentityKey, int] = {}
         for customer in new:
             assert customer.customer_id is not None
@@ -212,32 +223,28 @@ class _Resolver:
                 assert reference.customer_id is not None
                 self.index[key] = reference.customer_id
         self.index.update(actual)
-        owned = set(actual.values())
-        orphans = [customer.customer_id for customer in new if customer.customer_id not in owned]
+        held: dict[int, list[str]] = {}
+        for (kind, value), owner_id in actual.items():
+            held.setdefault(owner_id, []).append(f"{kind}:{value}")
+        orphans = [customer.customer_id for customer in new if customer.customer_id not in held]
         if orphans:
             # Another request created these people at the same moment; theirs won.
             Customer.objects.filter(pk__in=orphans).delete()
         new_ids = {customer.customer_id for customer in new} - set(orphans)
         self.created.update(customer_id for customer_id in new_ids if customer_id is not None)
-        entries = [
-            audit_entry(
-                actor=self.actor,
+        facts = [
+            AuditFact(
                 action="customer.created",
                 subject_type="customer",
                 subject_id=customer_id,
                 customer_id=customer_id,
-                changes={
-                    "identities": sorted(
-                        f"{k}:{v}" for (k, v), o in actual.items() if o == customer_id
-                    )
-                },
+                changes={"identities": sorted(held[customer_id])},
                 at=self.now,
             )
             for customer_id in sorted(self.created)
         ]
-        entries += [
-            audit_entry(
-                actor=self.actor,
+        facts += [
+            AuditFact(
                 action="customer.identity_added",
                 subject_type="customer",
                 subject_id=owner_id,
@@ -248,7 +255,7 @@ class _Resolver:
             for key, owner_id in actual.items()
             if owner_id not in self.created and wanted[key] == owner_id
         ]
-        audit_record_many(entries)
+        audit_record_bulk(actor=self.actor, facts=facts)
 
     # --- the one-by-one path ---------------------------------------------------------------
 
@@ -455,12 +462,11 @@ def _identities_insert(
     if not wanted:
         return {}
     # Sorted, so that two requests inserting overlapping sets lock rows in the same order.
-    Identity.objects.bulk_create(
-        [
-            Identity(kind=kind, value=value, customer_id=customer_id, last_seen_at=at)
-            for (kind, value), customer_id in sorted(wanted.items())
-        ],
-        ignore_conflicts=True,
+    rows_insert(
+        Identity,
+        ("kind", "value", "customer_id", "last_seen_at"),
+        [(kind, value, customer_id, at) for (kind, value), customer_id in sorted(wanted.items())],
+        conflicts_skipped=True,
     )
     by_kind: dict[str, set[str]] = {}
     for kind, value in wanted:
@@ -497,7 +503,9 @@ def identities_resolve(
         if claim.previous_id and not claim.user_id:
             raise ValidationFailed("an alias needs a user id", field="userId")
     resolver = _Resolver(actor=actor, now=now)
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (ingestion's batch): a failure here fails
+    # the whole batch anyway, and the savepoint cost two more round trips to the database.
+    with transaction.atomic(savepoint=False):
         resolver.load(claims)
         one_by_one = [claim for claim in claims if not resolver.resolve_simply(claim)]
         resolver.create_pending()
