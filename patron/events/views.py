@@ -28,7 +28,6 @@ from patron.events.wire import (
     Refused,
     body_read,
     json_parse,
-    may_hold_huge_numbers,
     may_hold_unsafe_characters,
     write_key_from_authorization,
 )
@@ -116,7 +115,8 @@ def _ingest(request: HttpRequest, forced_type: str | None) -> HttpResponse:
     # A wrong key in the header is refused before the body is read.
     header_source = _source_for(header_key) if header_key is not None else None
     data = body_read(request)
-    payload = json_parse(data)
+    parsed = json_parse(data)
+    payload = parsed.value
     if not isinstance(payload, dict):
         raise Refused(400, "invalid_request", "the body must be a JSON object")
     source = _authenticate(header_key, header_source, payload.get("writeKey"))
@@ -149,7 +149,7 @@ def _ingest(request: HttpRequest, forced_type: str | None) -> HttpResponse:
         batch_sent_at=batch_sent_at,
         forced_type=forced_type,
         may_need_cleaning=may_hold_unsafe_characters(data),
-        may_hold_huge_numbers=may_hold_huge_numbers(data),
+        may_hold_huge_numbers=parsed.has_infinite_numbers,
     )
     return _cors(JsonResponse({"success": True}))
 

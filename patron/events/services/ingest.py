@@ -130,7 +130,14 @@ def _json_text(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:
-        return json.dumps(_finite(value))
+        return json.dumps(_finite(value), default=_iso_time)
+
+
+def _iso_time(value: Any) -> str:
+    """A time as orjson writes it (ISO 8601), for json.dumps."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _finite(value: Any) -> Any:
@@ -156,10 +163,10 @@ def _event_rows(
     time: Callable[[datetime | None], Any]
     document: Callable[[Any], Any]
     if connection.vendor == "postgresql":
-        # Values for the JSON document of _events_insert_postgresql: PostgreSQL reads the
-        # objects and ISO times itself.
-        def time(value: datetime | None) -> str | None:
-            return value.isoformat() if value is not None else None
+        # Values for the JSON document of _events_insert_postgresql, which writes the times
+        # (orjson, as ISO 8601) and objects that PostgreSQL then reads itself.
+        def time(value: datetime | None) -> Any:
+            return value
 
         def document(value: Any) -> Any:
             return value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from patron.events.services.messages import (
     messages_parse,
     parse_time,
 )
-from patron.events.wire import may_hold_huge_numbers
+from patron.events.wire import json_parse
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -329,20 +328,23 @@ def test_parse_time_reads_iso_forms_and_refuses_others():
 
 
 @pytest.mark.parametrize(
-    ("text", "may_hold"),
+    ("text", "infinite"),
     [
         (b'{"price": 1e400}', True),
         (b'{"price": -1E+999}', True),
-        (b'{"price": ' + b"9" * 309 + b"}", True),
-        (b'{"price": 1e30, "tiny": 1e-400, "id": "' + b"1" * 30 + b'"}', False),
-        (b'{"price": 1e300}', True),  # a scan: a false alarm costs a walk that finds nothing
+        (b'{"price": ' + b"9" * 400 + b".0}", True),
+        (b'{"price": ' + b"1" * 300 + b"e10}", True),
+        (b'{"p": [2, ' + b"1" * 250 + b".5E+60]}", True),
+        (b"[1E400]", True),
+        (b'{"price": ' + b"9" * 400 + b"}", False),  # an integer: Python's are exact
+        (b'{"price": 1e300, "tiny": 1e-400, "id": "' + b"1" * 30 + b'"}', False),
         (b'{"price": 19.99}', False),
+        (b'{"messageId": "9b1e4e51-1e23-4e56-8e789", "sku": "A1e400"}', False),
     ],
 )
-def test_the_scan_for_huge_numbers_misses_none_that_read_as_infinity(
-    text: bytes, may_hold: bool
-) -> None:
-    # given a JSON text; when scanned; then it is flagged whenever json.loads reads infinity
-    assert may_hold_huge_numbers(text) is may_hold
-    reads_infinity = "inf" in repr(json.loads(text))
-    assert not reads_infinity or may_hold_huge_numbers(text)
+def test_parsing_notes_exactly_the_numbers_read_as_infinity(text: bytes, infinite: bool) -> None:
+    # given a JSON text; when parsed; then it is flagged exactly when a value is infinite
+    parsed = json_parse(text)
+
+    assert parsed.has_infinite_numbers is infinite
+    assert ("inf" in repr(parsed.value)) is infinite
