@@ -296,23 +296,17 @@ def main() -> None:
         before = json.loads(patron(["stats", "--json"], environment))["events"]
         batches = make_events(arguments.batches, arguments.users)
         port = free_port()
+        # The server exactly as `patron serve` runs it (its gunicorn options, its logger).
         server = subprocess.Popen(
             [
-                str(BIN / "gunicorn"),
-                "patron.config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
+                str(BIN / "patron"),
+                "serve",
+                "--port",
+                str(port),
                 "--workers",
                 str(arguments.workers),
-                "--log-level",
-                "warning",
-                # As `patron serve` runs it: one access log line per request.
-                "--access-logfile",
-                "-",
-                "--forwarded-allow-ips",
-                "127.0.0.1",
             ],
-            env=environment,
+            env={**environment, "GUNICORN_CMD_ARGS": "--log-level warning"},
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )

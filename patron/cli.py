@@ -84,6 +84,10 @@ def serve(
         f"{host}:{port}",
         "--workers",
         str(workers),
+        # The application is loaded once, before the workers fork: they start at once (a
+        # replaced worker too) and share its memory, which patron/config/wsgi.py keeps
+        # unwritten by freezing it from the garbage collector.
+        "--preload",
         "--access-logfile",
         "-",
         # Segment clients send the write key as the Basic user name; the default logger prints it.
