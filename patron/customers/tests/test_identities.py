@@ -248,7 +248,7 @@ def test_moving_seen_times_is_a_hot_update_on_postgresql(system_actor):
     assert hot_updates() == (updated + 1, hot + 1)
     with connection.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'customers_customer'")
-        assert cursor.fetchone()[0] == ["fillfactor=90"]
+        assert cursor.fetchone()[0] == ["fillfactor=70"]
 
 
 # --- joining records ---------------------------------------------------------------------------
