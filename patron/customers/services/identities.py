@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -101,6 +101,8 @@ class _Resolver:
     created: set[int] = field(default_factory=set)
     merged_into: dict[int, int] = field(default_factory=dict)
     conflicts: int = 0
+    # Customers whose stored seen times already take in the batch's (_owners' seen_fresh).
+    seen_fresh: set[int] = field(default_factory=set)
 
     # --- the bulk path ---------------------------------------------------------------------
 
@@ -116,7 +118,11 @@ class _Resolver:
             if claim.previous_id:
                 wanted[IdentityKind.USER_ID].add(claim.previous_id)
                 wanted[IdentityKind.ANONYMOUS_ID].add(claim.previous_id)
-        self.index.update(_owners(wanted))
+        times = [claim.at for claim in claims]
+        owners, self.seen_fresh = _owners(
+            wanted, seen_between=(min(times), max(times)) if times else None
+        )
+        self.index.update(owners)
 
     def resolve_simply(self, claim: IdentityClaim) -> bool:
         """Resolve a claim that cannot merge anyone; False leaves it for resolve_one."""
@@ -427,10 +433,24 @@ class _Resolver:
         return customer_id
 
 
-def _owners(wanted: Mapping[str, set[str]]) -> dict[IdentityKey, int]:
+# How far a customer's last_seen_at may trail their latest event. A browsing customer sends
+# an event every few seconds; writing their row for each (a new row version, WAL, and a
+# statement per batch) was the largest share of ingestion's work in PostgreSQL after the
+# events themselves. API keys' last use is kept to the same minute.
+LAST_SEEN_PRECISION = timedelta(minutes=1)
+
+
+def _owners(
+    wanted: Mapping[str, set[str]], *, seen_between: tuple[datetime, datetime] | None = None
+) -> tuple[dict[IdentityKey, int], set[int]]:
     """Who holds each of the identities named; one query, written out because building the
-    ORM's OR of IN lists costs several times what the database spends answering it."""
-    table = connection.ops.quote_name(Identity._meta.db_table)
+    ORM's OR of IN lists costs several times what the database spends answering it.
+
+    With seen_between=(earliest, latest), also the holders whose first and last seen already
+    take in those times, last seen to within LAST_SEEN_PRECISION: a flag from the database,
+    where reading the times themselves cost more Python than the UPDATE they spare.
+    """
+    quote = connection.ops.quote_name
     conditions: list[str] = []
     parameters: list[Any] = []
     for kind, values in wanted.items():
@@ -439,20 +459,34 @@ def _owners(wanted: Mapping[str, set[str]]) -> dict[IdentityKey, int]:
         if connection.vendor == "postgresql":
             # One array parameter per kind: psycopg splits the statement text in Python to
             # bind it, slowly for a batch's thousands of placeholders.
-            conditions.append("(kind = %s AND value = ANY(%s))")
+            conditions.append("(identity.kind = %s AND identity.value = ANY(%s))")
             parameters += [kind, sorted(values)]
         else:
-            conditions.append(f"(kind = %s AND value IN ({', '.join(['%s'] * len(values))}))")
+            conditions.append(
+                f"(identity.kind = %s AND identity.value IN ({', '.join(['%s'] * len(values))}))"
+            )
             parameters += [kind, *values]
     if not conditions:
-        return {}
+        return {}, set()
+    source = f"{quote(Identity._meta.db_table)} identity"
+    fresh = "0"
+    if seen_between is not None:
+        earliest, latest = seen_between
+        adapt = datetime_adapter()
+        source += (
+            f" JOIN {quote(Customer._meta.db_table)} customer ON customer.id = identity.customer_id"
+        )
+        fresh = "(customer.first_seen_at <= %s AND customer.last_seen_at >= %s)"
+        parameters = [adapt(earliest), adapt(latest - LAST_SEEN_PRECISION), *parameters]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT kind, value, customer_id FROM {table} WHERE "  # noqa: S608 - values are bound
-            + " OR ".join(conditions),
+            f"SELECT identity.kind, identity.value, identity.customer_id, {fresh} "  # noqa: S608 - values are bound
+            f"FROM {source} WHERE " + " OR ".join(conditions),
             parameters,
         )
-        return {(kind, value): customer_id for kind, value, customer_id in cursor.fetchall()}
+        rows = cursor.fetchall()
+    owners = {(kind, value): customer_id for kind, value, customer_id, _ in rows}
+    return owners, {customer_id for _, _, customer_id, is_fresh in rows if is_fresh}
 
 
 def _identities_insert(
@@ -471,7 +505,7 @@ def _identities_insert(
     by_kind: dict[str, set[str]] = {}
     for kind, value in wanted:
         by_kind.setdefault(kind, set()).add(value)
-    actual = _owners(by_kind)
+    actual, _ = _owners(by_kind)
     return {key: actual.get(key, customer_id) for key, customer_id in wanted.items()}
 
 
@@ -494,7 +528,9 @@ def identities_resolve(
     """Attach every claim to a customer, creating, identifying and merging as the rules say.
 
     Every claim needs a user id or an anonymous id; an alias needs user_id and previous_id.
-    Customers' first_seen_at and last_seen_at take in the claims' times with one UPDATE.
+    Customers' first_seen_at and last_seen_at take in the claims' times with one UPDATE,
+    which leaves out a customer whose first seen stands and whose last seen trails the
+    claims by less than LAST_SEEN_PRECISION.
     """
     now = at or clock.now()
     for claim in claims:
@@ -523,7 +559,13 @@ def identities_resolve(
             customer_ids[claim.key] = customer_id
             first, last = seen.get(customer_id, (claim.at, claim.at))
             seen[customer_id] = (min(first, claim.at), max(last, claim.at))
-        _seen_update(seen)
+        _seen_update(
+            {
+                customer_id: times
+                for customer_id, times in seen.items()
+                if customer_id not in resolver.seen_fresh
+            }
+        )
     return ResolvedIdentities(
         customer_ids=customer_ids,
         created_customer_ids=frozenset(resolver.created),

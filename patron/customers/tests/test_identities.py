@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from patron.accounts.models import AuditEntry
 from patron.core.actors import Actor
@@ -21,6 +22,7 @@ from patron.customers.models import (
     MilestoneKind,
 )
 from patron.customers.services.identities import (
+    LAST_SEEN_PRECISION,
     IdentityClaim,
     TraitValues,
     _identities_insert,
@@ -223,6 +225,59 @@ def test_seen_times_fill_in_when_a_customer_had_none(system_actor):
 
     person.refresh_from_db()
     assert (person.first_seen_at, person.last_seen_at) == (at(7), at(7))
+
+
+def customer_updates(queries: CaptureQueriesContext) -> list[str]:
+    return [query["sql"] for query in queries if query["sql"].lstrip().startswith("WITH seen")]
+
+
+def test_last_seen_less_than_a_minute_behind_is_not_rewritten(system_actor):
+    person = known((IdentityKind.USER_ID, "u-1"), first_seen_at=at(10), last_seen_at=at(20))
+    soon = at(20) + LAST_SEEN_PRECISION - timedelta(seconds=1)
+
+    with CaptureQueriesContext(connection) as queries:
+        identities_resolve([IdentityClaim(key="m1", at=soon, user_id="u-1")], actor=system_actor)
+
+    person.refresh_from_db()
+    assert (person.first_seen_at, person.last_seen_at) == (at(10), at(20))
+    assert customer_updates(queries) == []
+
+
+def test_last_seen_a_minute_behind_or_more_is_written_exactly(system_actor):
+    person = known((IdentityKind.USER_ID, "u-1"), first_seen_at=at(10), last_seen_at=at(20))
+    fresh = known((IdentityKind.USER_ID, "u-2"), first_seen_at=at(10), last_seen_at=at(20))
+    later = at(20) + LAST_SEEN_PRECISION + timedelta(microseconds=1)
+
+    with CaptureQueriesContext(connection) as queries:
+        identities_resolve(
+            [
+                IdentityClaim(key="m1", at=later, user_id="u-1"),
+                IdentityClaim(key="m2", at=at(20), user_id="u-2"),
+            ],
+            actor=system_actor,
+        )
+
+    person.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (person.first_seen_at, person.last_seen_at) == (at(10), later)
+    assert (fresh.first_seen_at, fresh.last_seen_at) == (at(10), at(20))
+    assert len(customer_updates(queries)) == 1
+
+
+def test_an_earlier_first_seen_writes_the_row_and_its_exact_last_seen(system_actor):
+    person = known((IdentityKind.USER_ID, "u-1"), first_seen_at=at(10), last_seen_at=at(20))
+    soon = at(20) + timedelta(seconds=30)
+
+    identities_resolve(
+        [
+            IdentityClaim(key="m1", at=at(5), user_id="u-1"),
+            IdentityClaim(key="m2", at=soon, user_id="u-1"),
+        ],
+        actor=system_actor,
+    )
+
+    person.refresh_from_db()
+    assert (person.first_seen_at, person.last_seen_at) == (at(5), soon)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="HOT updates are PostgreSQL's")
