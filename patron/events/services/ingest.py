@@ -2,9 +2,10 @@
 
 One batch costs a fixed handful of queries whatever its size: which customers the identities
 belong to, one bulk insert of the customers and identities it introduces, one UPDATE of
-first/last seen, one INSERT of the events that skips message ids already stored. Only
-identify, group, alias and e-commerce messages do more, one by one, and only in the request
-that stored their message id.
+first/last seen, one INSERT of the events that skips message ids already stored (on
+PostgreSQL a COPY, and the batch again with that INSERT when a message id was stored
+before). Only identify, group, alias and e-commerce messages do more, one by one, and only
+in the request that stored their message id.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
+from psycopg.types.json import set_json_dumps
 
 from patron.accounts.models import Source
 from patron.accounts.services.keys import actor_for_source
@@ -117,6 +119,9 @@ def _rows_per_insert(columns: int) -> int:
 # Where the customer goes in a row of _EVENT_COLUMNS: the one value known only once the
 # batch's identities are resolved inside the transaction.
 _CUSTOMER_COLUMN = _EVENT_COLUMNS.index("customer_id")
+_MESSAGE_ID_COLUMN = _EVENT_COLUMNS.index("message_id")
+# The unique constraint on (source, message_id) in patron/events/models.py.
+_MESSAGE_ID_CONSTRAINT = "events_event_source_message_unique"
 
 
 def _json_text(value: Any) -> str:
@@ -194,18 +199,24 @@ def _event_rows(
     ]
 
 
-def _events_insert(rows: Sequence[list[Any]], customer_ids: Mapping[str, int]) -> set[str]:
+def _events_insert(
+    rows: Sequence[list[Any]], customer_ids: Mapping[str, int], *, is_first_try: bool
+) -> set[str]:
     """Insert the rows of _event_rows, skipping message ids already stored; returns the ids
     inserted.
 
     One INSERT … ON CONFLICT DO NOTHING RETURNING per chunk, written out because the ORM's
-    bulk_create neither reports which rows it skipped nor builds the statement quickly.
+    bulk_create neither reports which rows it skipped nor builds the statement quickly. On
+    PostgreSQL a first try COPYs the rows instead, and fails with IntegrityError on a
+    message id stored before (_is_stored_message_id tells that failure).
     """
     if not rows:
         return set()
     for row in rows:
-        row[_CUSTOMER_COLUMN] = customer_ids[row[1]]
+        row[_CUSTOMER_COLUMN] = customer_ids[row[_MESSAGE_ID_COLUMN]]
     if connection.vendor == "postgresql":
+        if is_first_try:
+            return _events_copy(rows)
         return _events_insert_postgresql(rows)
     operations = connection.ops
     table = operations.quote_name(Event._meta.db_table)
@@ -268,6 +279,34 @@ def _events_insert_postgresql(rows: Sequence[list[Any]]) -> set[str]:
             [document],
         )
         return {message_id for (message_id,) in cursor.fetchall()}
+
+
+def _events_copy(rows: Sequence[list[Any]]) -> set[str]:
+    """_events_insert on PostgreSQL when no message id is expected to be stored already.
+
+    A message id arrives twice only when a client sends a batch again (its first answer was
+    lost) or two requests carry it at once. COPY writes the rows a page at a time where an
+    INSERT writes them one by one, and skips the check and confirmation that ON CONFLICT
+    costs each row; in binary, neither side turns times into text and back. A stored
+    message id fails the whole COPY, and with it the transaction.
+    """
+    quote = connection.ops.quote_name
+    table = quote(Event._meta.db_table)
+    columns = ", ".join(quote(column) for column in _EVENT_COLUMNS)
+    # Errors of the driver's own COPY become Django's, as the view and the retries expect.
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        set_json_dumps(_json_text, context=cursor.cursor)
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_EVENT_COLUMN_TYPES)
+            for row in rows:
+                copy.write_row(row)
+    return {row[_MESSAGE_ID_COLUMN] for row in rows}
+
+
+def _is_stored_message_id(error: IntegrityError) -> bool:
+    """Whether the error is an event whose message id its source had stored already."""
+    diagnostics = getattr(error.__cause__, "diag", None)
+    return getattr(diagnostics, "constraint_name", None) == _MESSAGE_ID_CONSTRAINT
 
 
 def _payload_field(message: Message) -> str:
@@ -384,17 +423,28 @@ def batch_ingest(
             )
     actor = actor_for_source(source)
     claims = [_claim(message) for message in parsed.messages]
-    for attempt in range(1, _ATTEMPTS + 1):
+    is_first_try = True
+    collisions = 0
+    while True:
         try:
             # Fresh rows each attempt: _events_insert writes the customers into them.
             rows = _event_rows(source, parsed.messages, received_at)
-            inserted, problems = _store(source, parsed, claims, rows, actor, received_at)
+            inserted, problems = _store(
+                source, parsed, claims, rows, actor, received_at, is_first_try=is_first_try
+            )
             break
+        except IntegrityError as error:
+            # A message id stored before failed the first try's COPY (PostgreSQL): the batch
+            # again, with the INSERT that skips stored message ids.
+            if not is_first_try or not _is_stored_message_id(error):
+                raise
+            is_first_try = False
         except OperationalError as error:
             # Two batches naming the same people can deadlock on PostgreSQL; the database
             # rolled this one back and asks for a retry, which then finds the rows committed.
             sqlstate = getattr(error.__cause__, "sqlstate", None)
-            if attempt == _ATTEMPTS or sqlstate not in _RETRYABLE_SQLSTATES:
+            collisions += 1
+            if collisions == _ATTEMPTS or sqlstate not in _RETRYABLE_SQLSTATES:
                 raise
     dropped_count = sum(1 for problem in parsed.problems if problem.is_dropped)
     return IngestResult(
@@ -413,6 +463,8 @@ def _store(
     rows: Sequence[list[Any]],
     actor: Actor,
     received_at: datetime,
+    *,
+    is_first_try: bool,
 ) -> tuple[set[str], list[Problem]]:
     """One attempt at the batch's transaction; returns the ids inserted and all problems.
 
@@ -426,7 +478,7 @@ def _store(
         # is skipped, and with it its side effects: they run once per message id, in the
         # request whose row went in, even when two requests carry it at the same moment.
         resolved = identities_resolve(claims, actor=actor, at=received_at)
-        inserted = _events_insert(rows, resolved.customer_ids)
+        inserted = _events_insert(rows, resolved.customer_ids, is_first_try=is_first_try)
         for message in parsed.messages:
             if message.message_id in inserted and _has_side_effects(message):
                 problems += _side_effects(
