@@ -101,7 +101,8 @@ class _Resolver:
     created: set[int] = field(default_factory=set)
     merged_into: dict[int, int] = field(default_factory=dict)
     conflicts: int = 0
-    # Customers whose stored seen times already take in the batch's (_owners' seen_fresh).
+    # Customers whose stored seen times took in the batch's when it began (last seen to
+    # within LAST_SEEN_PRECISION): the seen-time UPDATE leaves them out.
     seen_fresh: set[int] = field(default_factory=set)
 
     # --- the bulk path ---------------------------------------------------------------------

@@ -200,22 +200,22 @@ def _event_rows(
 
 
 def _events_insert(
-    rows: Sequence[list[Any]], customer_ids: Mapping[str, int], *, is_first_try: bool
+    rows: Sequence[list[Any]], customer_ids: Mapping[str, int], *, skips_stored_ids: bool
 ) -> set[str]:
     """Insert the rows of _event_rows, skipping message ids already stored; returns the ids
     inserted.
 
     One INSERT … ON CONFLICT DO NOTHING RETURNING per chunk, written out because the ORM's
     bulk_create neither reports which rows it skipped nor builds the statement quickly. On
-    PostgreSQL a first try COPYs the rows instead, and fails with IntegrityError on a
-    message id stored before (_is_stored_message_id tells that failure).
+    PostgreSQL, unless skips_stored_ids, the rows are COPYed instead, which fails with
+    IntegrityError on a message id stored before (_is_stored_message_id tells that failure).
     """
     if not rows:
         return set()
     for row in rows:
         row[_CUSTOMER_COLUMN] = customer_ids[row[_MESSAGE_ID_COLUMN]]
     if connection.vendor == "postgresql":
-        if is_first_try:
+        if not skips_stored_ids:
             return _events_copy(rows)
         return _events_insert_postgresql(rows)
     operations = connection.ops
@@ -423,22 +423,22 @@ def batch_ingest(
             )
     actor = actor_for_source(source)
     claims = [_claim(message) for message in parsed.messages]
-    is_first_try = True
+    skips_stored_ids = False
     collisions = 0
     while True:
         try:
             # Fresh rows each attempt: _events_insert writes the customers into them.
             rows = _event_rows(source, parsed.messages, received_at)
             inserted, problems = _store(
-                source, parsed, claims, rows, actor, received_at, is_first_try=is_first_try
+                source, parsed, claims, rows, actor, received_at, skips_stored_ids=skips_stored_ids
             )
             break
         except IntegrityError as error:
-            # A message id stored before failed the first try's COPY (PostgreSQL): the batch
-            # again, with the INSERT that skips stored message ids.
-            if not is_first_try or not _is_stored_message_id(error):
+            # A message id stored before failed the COPY (PostgreSQL): the batch again, with
+            # the INSERT that skips stored message ids.
+            if skips_stored_ids or not _is_stored_message_id(error):
                 raise
-            is_first_try = False
+            skips_stored_ids = True
         except OperationalError as error:
             # Two batches naming the same people can deadlock on PostgreSQL; the database
             # rolled this one back and asks for a retry, which then finds the rows committed.
@@ -464,7 +464,7 @@ def _store(
     actor: Actor,
     received_at: datetime,
     *,
-    is_first_try: bool,
+    skips_stored_ids: bool,
 ) -> tuple[set[str], list[Problem]]:
     """One attempt at the batch's transaction; returns the ids inserted and all problems.
 
@@ -478,7 +478,7 @@ def _store(
         # is skipped, and with it its side effects: they run once per message id, in the
         # request whose row went in, even when two requests carry it at the same moment.
         resolved = identities_resolve(claims, actor=actor, at=received_at)
-        inserted = _events_insert(rows, resolved.customer_ids, is_first_try=is_first_try)
+        inserted = _events_insert(rows, resolved.customer_ids, skips_stored_ids=skips_stored_ids)
         for message in parsed.messages:
             if message.message_id in inserted and _has_side_effects(message):
                 problems += _side_effects(
