@@ -1,6 +1,7 @@
 """Ingestion throughput: the live server (gunicorn, 2 workers) against a raw insert reference.
 
 Run: .venv/bin/python bench/ingest.py [--batches 400] [--clients 4] [--database-url URL]
+     [--users 2000] [--spacing-ms 1]
 
 Patron's figure: events per second durably stored, sent as 100-event /v1/batch requests by
 concurrent clients over loopback, counted in the database afterwards. The reference, measured
@@ -35,16 +36,21 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def make_events(batches: int, users: int) -> list[list[dict]]:
-    """Track and page events from a pool of users, each with a unique messageId."""
-    started = datetime.now(UTC) - timedelta(minutes=5)
+def make_events(batches: int, users: int, spacing_ms: int) -> list[list[dict]]:
+    """Track and page events from a pool of users, each with a unique messageId, spacing_ms
+    apart in event time and ending five minutes ago: by default each user sends one every
+    2 s, a browsing session; with users * spacing_ms over a minute, every batch moves its
+    customers' last seen times (which Patron keeps to the minute)."""
+    started = datetime.now(UTC) - timedelta(
+        minutes=5, milliseconds=batches * BATCH_SIZE * spacing_ms
+    )
     out = []
     for batch_number in range(batches):
         batch = []
         for position in range(BATCH_SIZE):
             index = batch_number * BATCH_SIZE + position
             user = index % users
-            moment = (started + timedelta(milliseconds=index)).isoformat()
+            moment = (started + timedelta(milliseconds=index * spacing_ms)).isoformat()
             common = {
                 "messageId": str(uuid.uuid4()),
                 "userId": f"user-{user}",
@@ -269,6 +275,9 @@ def main() -> None:
     parser.add_argument(
         "--users", type=int, default=2000, help="distinct users the events come from"
     )
+    parser.add_argument(
+        "--spacing-ms", type=int, default=1, help="event time between one event and the next"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument(
         "--database-url", default="", help="PostgreSQL URL (default: a fresh SQLite file)"
@@ -294,7 +303,7 @@ def main() -> None:
             patron(["source", "create", f"bench-{uuid.uuid4().hex[:6]}", "--json"], environment)
         )["write_key"]
         before = json.loads(patron(["stats", "--json"], environment))["events"]
-        batches = make_events(arguments.batches, arguments.users)
+        batches = make_events(arguments.batches, arguments.users, arguments.spacing_ms)
         port = free_port()
         # The server exactly as `patron serve` runs it (its gunicorn options, its logger).
         server = subprocess.Popen(
